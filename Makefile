@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else here serves them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup run test test-browser migrate bench clean
+
+setup: $(VENV)/.installed static/vendor/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Front-end libraries come from npm and are copied here; static/vendor/ is git-ignored.
+static/vendor/.installed: node_modules/.installed
+	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons static/vendor/htmx static/vendor/chartjs
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
+	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts static/vendor/bootstrap-icons/
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/ 2>/dev/null || cp node_modules/chart.js/dist/chart.umd.js static/vendor/chartjs/chart.umd.min.js
+	touch $@
+
+migrate: setup
+	$(FLASK) db upgrade
+
+run: migrate
+	$(FLASK) users bootstrap-admin
+	STELLA_PUBLIC_URL=$${STELLA_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --no-reload
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

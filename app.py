@@ -1,0 +1,5 @@
+"""Entry point for `flask --app app ...`."""
+
+from stella import create_app
+
+app = create_app()

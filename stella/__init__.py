@@ -1,0 +1,116 @@
+"""Stella: a self-hosted social publishing dashboard."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.engine import Engine
+
+from stella.config import PROJECT_ROOT, Config
+from stella.crypto import EXTENSION_KEY as CIPHER_KEY
+from stella.crypto import TokenCipher
+from stella.extensions import csrf, db, htmx, login_manager, migrate
+
+CONFIG_KEY = "stella.config"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the dashboard application. `config` defaults to `Config.from_env()`."""
+    config = config or Config.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(config.instance_path),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.extensions[CONFIG_KEY] = config
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SQLALCHEMY_DATABASE_URI=config.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config.database_url),
+        TESTING=config.testing,
+        PROPAGATE_EXCEPTIONS=config.testing or None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.session_cookie_secure,
+        REMEMBER_COOKIE_SECURE=config.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_ENABLED=config.csrf_enabled,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    app.extensions[CIPHER_KEY] = TokenCipher(config.encryption_keys)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _init_login(app)
+
+    from stella.logging_setup import install_redaction
+    from stella.web import register_web
+
+    install_redaction(app)
+    register_web(app)
+
+    from stella.cli import register_cli
+
+    register_cli(app)
+
+    return app
+
+
+def get_config() -> Config:
+    """The running app's `Config`."""
+    config: Config = current_app.extensions[CONFIG_KEY]
+    return config
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Several threads (requests, scheduler) share the file; wait for locks instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+@sa.event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite enforces foreign keys (and so cascades) only when asked, per connection."""
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _init_login(app: Flask) -> None:
+    from stella.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> User | None:
+        user_id, _, version = session_id.partition(":")
+        try:
+            import uuid
+
+            user = db.session.get(User, uuid.UUID(user_id))
+        except (ValueError, sa.exc.SQLAlchemyError):
+            return None
+        if user is None or not user.is_active or str(user.session_version) != version:
+            return None
+        return user
+
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

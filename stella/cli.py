@@ -1,0 +1,15 @@
+"""`flask` commands. Each calls the same services the web uses."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+# Each module exposes `cli_group` (a click group) to register.
+CLI_MODULES: tuple[str, ...] = ()
+
+
+def register_cli(app: Flask) -> None:
+    for module_name in CLI_MODULES:
+        app.cli.add_command(importlib.import_module(module_name).cli_group)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stella.extensions import db
+from stella.models.types import TextArray, UTCDateTime, new_uuid, now_utc, utc_now
+from stella.platforms import PLATFORMS
+
+POST_STATUSES: tuple[str, ...] = ("draft", "scheduled", "queued", "published", "failed")
+APPROVAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected")
+
+# The seed's status workflow; the one place that says which moves a post may make.
+POST_TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"scheduled", "published"}),
+    "scheduled": frozenset({"queued"}),
+    "queued": frozenset({"published", "failed"}),
+    "published": frozenset(),
+    "failed": frozenset({"scheduled"}),
+}
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _sqlite_platforms_check() -> str:
+    # SQLite CHECKs cannot hold subqueries, so strip every valid quoted name from the JSON text and
+    # require that only array punctuation is left.
+    stripped = "platforms"
+    for name in PLATFORMS:
+        stripped = f"replace({stripped}, '\"{name}\"', '')"
+    return (
+        "json_valid(platforms) AND json_type(platforms) = 'array' AND json_array_length(platforms) > 0 "
+        f"AND trim({stripped}, '[], ') = ''"
+    )
+
+
+PG_PLATFORMS_CHECK = f"cardinality(platforms) > 0 AND platforms <@ ARRAY[{_quoted(PLATFORMS)}]::text[]"
+SQLITE_PLATFORMS_CHECK = _sqlite_platforms_check()
+
+
+class SocialPost(db.Model):
+    __tablename__ = "social_posts"
+    __table_args__ = (
+        sa.CheckConstraint(PG_PLATFORMS_CHECK, name="ck_social_posts_platforms").ddl_if(dialect="postgresql"),
+        sa.CheckConstraint(SQLITE_PLATFORMS_CHECK, name="ck_social_posts_platforms").ddl_if(dialect="sqlite"),
+        sa.CheckConstraint(f"status IN ({_quoted(POST_STATUSES)})", name="ck_social_posts_status"),
+        sa.CheckConstraint(
+            f"approval_status IS NULL OR approval_status IN ({_quoted(APPROVAL_STATUSES)})",
+            name="ck_social_posts_approval_status",
+        ),
+        sa.Index("idx_social_posts_scheduled_at", "scheduled_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=new_uuid())
+    content: Mapped[str] = mapped_column(sa.Text)
+    platforms: Mapped[list[str]] = mapped_column(TextArray)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="draft")
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(sa.Text, server_default="UTC")
+    media_urls: Mapped[list[str] | None] = mapped_column(TextArray)
+    campaign: Mapped[str | None] = mapped_column(sa.Text)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    approval_required: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    approval_status: Mapped[str | None] = mapped_column(sa.Text)
+    failure_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now(), onupdate=now_utc)
+
+
+class SocialAnalytics(db.Model):
+    __tablename__ = "social_analytics"
+    __table_args__ = (
+        sa.CheckConstraint(f"platform IN ({_quoted(PLATFORMS)})", name="ck_social_analytics_platform"),
+        sa.Index("idx_social_analytics_post_id", "post_id"),
+        sa.Index("idx_social_analytics_platform", "platform"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=new_uuid())
+    post_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("social_posts.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(sa.Text)
+    platform_post_id: Mapped[str | None] = mapped_column(sa.Text)
+    impressions: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    engagement: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    shares: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    comments: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    likes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now(), onupdate=now_utc)
