@@ -6,13 +6,35 @@
 from __future__ import annotations
 
 from stella.providers.base import Provider
+from stella.providers.instagram import InstagramProvider
+from stella.providers.facebook import FacebookProvider
+from stella.providers.linkedin import LinkedInProvider
+from stella.providers.x import XProvider
+from stella.providers.tiktok import TikTokProvider
+from stella.providers.youtube import YouTubeProvider
+from stella.providers.threads import ThreadsProvider
+from stella.providers.pinterest import PinterestProvider
+from stella.providers.bluesky import BlueskyProvider
+from stella.providers.mastodon import MastodonProvider
+from stella.providers.google_business import GoogleBusinessProvider
 
-# Filled in as each platform module lands; tests check it matches stella.platforms.PLATFORMS.
-PROVIDER_CLASSES: tuple[type[Provider], ...] = ()
+PROVIDER_CLASSES: tuple[type[Provider], ...] = (
+    InstagramProvider,
+    FacebookProvider,
+    LinkedInProvider,
+    XProvider,
+    TikTokProvider,
+    YouTubeProvider,
+    ThreadsProvider,
+    PinterestProvider,
+    BlueskyProvider,
+    MastodonProvider,
+    GoogleBusinessProvider,
+)
+
+PROVIDERS_BY_NAME: dict[str, type[Provider]] = {cls.name: cls for cls in PROVIDER_CLASSES}
 
 
 def provider_class(name: str) -> type[Provider]:
-    for cls in PROVIDER_CLASSES:
-        if cls.name == name:
-            return cls
-    raise KeyError(name)
+    """The provider class for a stored provider id; KeyError for an unknown one."""
+    return PROVIDERS_BY_NAME[name]

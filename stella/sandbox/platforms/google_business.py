@@ -1,0 +1,1 @@
+"""Sandbox stand-in for google_business (being written)."""

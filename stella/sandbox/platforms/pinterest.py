@@ -1,0 +1,1 @@
+"""Sandbox stand-in for pinterest (being written)."""

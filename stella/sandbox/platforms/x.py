@@ -1,0 +1,1 @@
+"""Sandbox stand-in for x (being written)."""
