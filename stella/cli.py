@@ -7,7 +7,7 @@ import importlib
 from flask import Flask
 
 # Each module exposes `cli_group` (a click group) to register.
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = ("stella.sandbox.cli",)
 
 
 def register_cli(app: Flask) -> None:

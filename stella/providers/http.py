@@ -82,7 +82,8 @@ class HttpClient:
         allowed_schemes = ("https", "http") if self.allow_private_hosts else ("https",)
         if parts.scheme not in allowed_schemes:
             raise UnsafeHostError("The server address must start with https://.")
-        if not self.allow_private_hosts:
+        # In sandbox mode the host is never contacted (requests go to the sandbox), so it is not resolved.
+        if not self.allow_private_hosts and not self.sandbox_url:
             for address in _resolve(host, parts.port or 443):
                 if _is_private(address):
                     raise UnsafeHostError(
