@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 
@@ -36,13 +38,33 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
+_installed = False
+
+
+def _redacting_factory(previous: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """Wrap the log-record factory so every record, from any logger (urllib3 included), is scrubbed at birth."""
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return record
+
+    return make_record
 
 
 def install_redaction(app: Flask) -> None:
-    """Attach the filter to every handler of the root and app loggers (handlers added later get it too)."""
+    """Scrub credentials from every log record in this process; exception text is scrubbed by handler filters."""
+    global _installed
+    if not _installed:
+        logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
+        _installed = True
     for logger in (logging.getLogger(), app.logger, logging.getLogger("werkzeug")):
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
         for handler in logger.handlers:
             if _FILTER not in handler.filters:
                 handler.addFilter(_FILTER)
