@@ -60,6 +60,11 @@ def create_app(config: Config | None = None) -> Flask:
     install_redaction(app)
     register_web(app)
 
+    from stella.services.platforms import init_http_client
+
+    init_http_client(app, config)
+    _check_encryption_keys(app)
+
     from stella.cli import register_cli
 
     register_cli(app)
@@ -71,6 +76,21 @@ def get_config() -> Config:
     """The running app's `Config`."""
     config: Config = current_app.extensions[CONFIG_KEY]
     return config
+
+
+def _check_encryption_keys(app: Flask) -> None:
+    """Refuse to start when stored tokens cannot be decrypted: a lost key is a clear error, not garbage tokens."""
+    from stella.services.tokens import check_stored_secrets
+
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                check_stored_secrets(app.extensions[CIPHER_KEY], connection)
+        except sa.exc.OperationalError:
+            # No database yet (or not reachable): nothing stored to check; `flask db upgrade` will create it.
+            logging.getLogger(__name__).debug("encryption key check skipped: database not reachable")
+        finally:
+            db.engine.dispose()
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -48,6 +48,9 @@ class Config:
     login_max_failures: int = 5
     login_window_minutes: int = 15
     session_cookie_secure: bool = False
+    # Seconds to wait for a platform to accept the connection / to answer once the request is sent.
+    http_connect_timeout: float = 5.0
+    http_read_timeout: float = 30.0
 
     @property
     def is_production(self) -> bool:
@@ -101,6 +104,8 @@ class Config:
             instance_path=instance,
             provider_credentials=_provider_credentials(env),
             session_cookie_secure=production,
+            http_connect_timeout=_seconds(env, "STELLA_HTTP_CONNECT_TIMEOUT", default=5.0),
+            http_read_timeout=_seconds(env, "STELLA_HTTP_READ_TIMEOUT", default=30.0),
         )
 
 
@@ -123,6 +128,19 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ConfigError(f"{name} must be on/off (got {raw!r}).")
+
+
+def _seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of seconds (got {raw!r}).")
+    return value
 
 
 def _provider_credentials(env: Mapping[str, str]) -> dict[str, ProviderCredentials]:

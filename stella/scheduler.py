@@ -14,7 +14,9 @@ from stella.extensions import db
 log = logging.getLogger(__name__)
 
 # (job id, interval, "module:function") — the function takes `now` and returns a short summary.
-JOBS: tuple[tuple[str, timedelta, str], ...] = ()
+JOBS: tuple[tuple[str, timedelta, str], ...] = (
+    ("refresh_tokens", timedelta(minutes=5), "stella.services.tokens:refresh_expiring_tokens"),
+)
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -77,7 +78,11 @@ class HttpClient:
             candidate = "https://" + candidate
         parts = urlsplit(candidate)
         host = parts.hostname
-        if not host or parts.username or parts.password:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError:
+            raise UnsafeHostError("That does not look like a server address (e.g. https://mastodon.social).") from None
+        if not host or parts.username or parts.password or not _valid_host(host):
             raise UnsafeHostError("That does not look like a server address (e.g. https://mastodon.social).")
         allowed_schemes = ("https", "http") if self.allow_private_hosts else ("https",)
         if parts.scheme not in allowed_schemes:
@@ -169,6 +174,18 @@ class HttpClient:
 
 def _host(url: str) -> str:
     return urlsplit(url).netloc or url
+
+
+_HOST_LABELS = re.compile(r"(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name or an IP literal; anything else is refused before it is resolved, stored or routed."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOST_LABELS.fullmatch(host))
 
 
 def _resolve(host: str, port: int) -> list[str]:

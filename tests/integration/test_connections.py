@@ -1,0 +1,722 @@
+"""The connect flows through the test client, with fake providers swapped into the registry (HTTP via `responses`)."""
+
+from __future__ import annotations
+
+import hashlib
+import base64
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+import sqlalchemy as sa
+from flask import Flask
+from responses import matchers
+
+import stella.providers as registry
+from stella import CONFIG_KEY
+from stella.config import ProviderCredentials
+from stella.extensions import db as _db
+from stella.models import AuditLog, MastodonApp, OAuthState, SocialAccountToken, SocialConnection
+from stella.providers.base import ClientCredentials, PlatformRules, Profile, Provider, Target, TokenSet
+from stella.providers.http import HttpClient
+from stella.services.platforms import HTTP_CLIENT_KEY
+from tests.factories import make_user
+
+FAKE = "https://fake.example"
+CLIENT_ID = "fake-client-id"
+CLIENT_SECRET = "fake-client-secret-DDDD4444"
+ACCESS = "fake-access-token-AAAA1111"
+REFRESH = "fake-refresh-token-BBBB2222"
+CODE = "fake-auth-code-CCCC3333"
+PAGE_TOKEN = "fake-page-token-EEEE5555"
+APP_PASSWORD = "abcd-efgh-ijkl-mnop"
+MASTO_SECRET = "masto-client-secret-FFFF6666"
+SECRETS = (CLIENT_SECRET, ACCESS, REFRESH, CODE, PAGE_TOKEN, APP_PASSWORD, MASTO_SECRET)
+
+
+class FakeProvider(Provider):
+    """A plain OAuth 2 platform: PKCE, Basic client auth, refresh tokens, a revoke endpoint."""
+
+    name = "x"
+    display_name = "FakeNet"
+    icon = "x"
+    color = "#111111"
+    authorize_url = f"{FAKE}/oauth/authorize"
+    token_url = f"{FAKE}/oauth/token"
+    revoke_url = f"{FAKE}/oauth/revoke"
+    scopes = ("post.write", "profile.read")
+    uses_pkce = True
+    client_auth = "basic"
+    refresh_margin = timedelta(minutes=15)
+    developer_portal = "https://developer.fake.example"
+    setup_notes = "Create a FakeNet app."
+    rules = PlatformRules(max_chars=280)
+
+    def fetch_profile(self, tokens: TokenSet) -> Profile:
+        body = self.json(self.http.request("GET", f"{FAKE}/me", headers=self.bearer(tokens.access_token),
+                                           classify=self.classify_error))
+        return Profile(platform_account_id=body["id"], handle=body["username"], display_name=body["name"],
+                       avatar_url=body.get("avatar"), metadata={"user_id": body["id"]})
+
+
+class FakeTargetsProvider(FakeProvider):
+    """A login that reaches several pages, each with its own page token (like Facebook)."""
+
+    name = "facebook"
+    display_name = "FakeBook"
+    has_targets = True
+    uses_pkce = False
+    client_auth = "body"
+
+    def list_targets(self, tokens: TokenSet, profile: Profile) -> list[Target]:
+        body = self.json(self.http.request("GET", f"{FAKE}/me/pages", headers=self.bearer(tokens.access_token),
+                                           classify=self.classify_error))
+        return [Target(id=p["id"], name=p["name"], kind="page", metadata={"access_token": p["token"]})
+                for p in body["data"]]
+
+    def apply_target(self, tokens: TokenSet, target: Target) -> tuple[TokenSet, Profile]:
+        return (
+            TokenSet(access_token=str(target.metadata["access_token"]), scopes=tokens.scopes),
+            Profile(platform_account_id=target.id, handle=None, display_name=target.name,
+                    metadata={"page_id": target.id, "page_access_token": target.metadata["access_token"]}),
+        )
+
+
+class FakeMastodon(FakeProvider):
+    name = "mastodon"
+    display_name = "FakeDon"
+    needs_instance = True
+    client_auth = "body"
+    revoke_url = None
+    scopes = ("write:statuses", "profile")
+    registrations = 0
+
+    def register_app(self, instance_url: str, redirect_uri: str) -> ClientCredentials:
+        type(self).registrations += 1
+        body = self.json(self.http.request("POST", f"{instance_url}/api/v1/apps",
+                                           json={"redirect_uris": redirect_uri, "scopes": " ".join(self.scopes)},
+                                           classify=self.classify_error))
+        return ClientCredentials(body["client_id"], body["client_secret"], instance_url=instance_url)
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_challenge: str | None = None) -> str:
+        return (f"{self.credentials.instance_url}/oauth/authorize?client_id={self.credentials.client_id}"
+                f"&state={state}&code_challenge={code_challenge}")
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier or ""}
+        return self.parse_token_response(self.token_request(form, url=f"{self.credentials.instance_url}/oauth/token"))
+
+    def can_refresh(self, tokens: TokenSet) -> bool:
+        return False
+
+    def fetch_profile(self, tokens: TokenSet) -> Profile:
+        return Profile(platform_account_id="109", handle="@harbor@social.example", display_name="Harbor & Vine",
+                       metadata={"instance_url": self.credentials.instance_url, "max_characters": 1000})
+
+
+class FakeBluesky(FakeProvider):
+    name = "bluesky"
+    display_name = "FakeSky"
+    auth_style = "app_password"
+
+    def create_session(self, service_url: str, handle: str, app_password: str) -> TokenSet:
+        body = self.json(self.http.request(
+            "POST", f"{service_url}/xrpc/com.atproto.server.createSession",
+            json={"identifier": handle, "password": app_password}, classify=self.classify_error))
+        return TokenSet(access_token=body["accessJwt"], refresh_token=body["refreshJwt"],
+                        extra={"did": body["did"], "pds_url": service_url})
+
+    def fetch_profile(self, tokens: TokenSet) -> Profile:
+        return Profile(platform_account_id=str(tokens.extra["did"]), handle="harborvine.bsky.social",
+                       display_name="Harbor & Vine Realty", metadata={"did": tokens.extra["did"]})
+
+
+@pytest.fixture()
+def fake(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
+    """Swap fake providers into the registry, give them credentials, and mock their HTTP endpoints."""
+    for cls in (FakeProvider, FakeTargetsProvider, FakeMastodon, FakeBluesky):
+        monkeypatch.setitem(registry.PROVIDERS_BY_NAME, cls.name, cls)
+    FakeMastodon.registrations = 0
+    config = app.extensions[CONFIG_KEY]
+    credentials = {
+        "x": ProviderCredentials(CLIENT_ID, CLIENT_SECRET),
+        "facebook": ProviderCredentials(CLIENT_ID, CLIENT_SECRET),
+    }
+    monkeypatch.setitem(app.extensions, CONFIG_KEY, config.with_overrides(provider_credentials=credentials))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def token_answer(mock: responses.RequestsMock, *, scope: str = "post.write profile.read", status: int = 200,
+                 body: dict[str, Any] | None = None, url: str = f"{FAKE}/oauth/token") -> None:
+    payload = body if body is not None else {"access_token": ACCESS, "refresh_token": REFRESH, "expires_in": 7200,
+                                             "token_type": "bearer", "scope": scope}
+    mock.add(responses.POST, url, json=payload, status=status)
+
+
+def profile_answer(mock: responses.RequestsMock) -> None:
+    mock.add(responses.GET, f"{FAKE}/me", json={"id": "4242", "username": "harborvine", "name": "Harbor & Vine",
+                                                "avatar": "https://cdn.fake.example/a.png"})
+
+
+def start(client: Any, name: str = "x", **query: str) -> dict[str, str]:
+    response = client.get(f"/connections/{name}/connect", query_string=query)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    location = response.headers["Location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()} | {"_url": location}
+
+
+def callback(client: Any, name: str = "x", **params: str) -> Any:
+    return client.get(f"/connections/{name}/callback", query_string=params)
+
+
+def connect_fully(client: Any, fake: responses.RequestsMock, name: str = "x") -> SocialConnection:
+    query = start(client, name)
+    token_answer(fake)
+    profile_answer(fake)
+    response = callback(client, name, code=CODE, state=query["state"])
+    assert response.status_code == 302
+    return _db.session.execute(sa.select(SocialConnection).filter_by(provider=name)).scalar_one()
+
+
+def connection_of(user: Any, name: str = "x") -> SocialConnection | None:
+    _db.session.expire_all()
+    return _db.session.execute(
+        sa.select(SocialConnection).filter_by(user_id=user.id, provider=name)
+    ).scalar_one_or_none()
+
+
+def raw_dump() -> str:
+    """Every row of every table, as stored (ciphertext for encrypted columns)."""
+    lines = []
+    for table in _db.metadata.sorted_tables:
+        for row in _db.session.execute(sa.text(f"SELECT * FROM {table.name}")).all():
+            lines.append(f"{table.name}: {tuple(row)!r}")
+    return "\n".join(lines)
+
+
+# -- starting -----------------------------------------------------------------------------------------------
+
+
+def test_connect_redirects_to_the_platform_with_state_pkce_and_the_exact_redirect_uri(client, login, fake, db):
+    login("marketing")
+    query = start(client)
+    assert query["_url"].startswith(f"{FAKE}/oauth/authorize?")
+    assert query["client_id"] == CLIENT_ID
+    assert query["redirect_uri"] == "http://127.0.0.1:5000/connections/x/callback"
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) >= 43
+    assert query["scope"] == "post.write profile.read"
+    row = db.session.execute(sa.select(OAuthState)).scalar_one()
+    assert row.state_hash == hashlib.sha256(query["state"].encode()).hexdigest()
+    # The verifier is kept (encrypted) and matches the challenge that was sent.
+    digest = hashlib.sha256(row.code_verifier.encode()).digest()
+    assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == query["code_challenge"]
+    raw = db.session.execute(sa.text("SELECT state_hash, code_verifier FROM oauth_states")).one()
+    assert query["state"] not in str(raw) and row.code_verifier not in str(raw)
+
+
+def test_staff_may_view_connections_but_not_connect(client, login, fake, db):
+    login("staff")
+    assert client.get("/connections").status_code == 200
+    assert client.get("/connections/x/connect").status_code == 403
+    assert client.post("/connections/x/disconnect").status_code == 403
+
+
+def test_unknown_platform_is_not_found(client, login, fake, db):
+    login("marketing")
+    assert client.get("/connections/myspace/connect").status_code == 404
+    assert client.get("/connections/myspace/callback?state=a&code=b").status_code == 404
+
+
+# -- completing ---------------------------------------------------------------------------------------------
+
+
+def test_callback_exchanges_the_code_reads_the_profile_and_stores_a_connected_account(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client)
+    token_answer(fake)
+    profile_answer(fake)
+    response = callback(client, code=CODE, state=query["state"])
+    assert response.status_code == 302 and response.headers["Location"].startswith("/connections")
+    assert flashes() == [("success", "FakeNet connected as @harborvine.")]
+
+    exchange = next(c.request for c in fake.calls if c.request.url == f"{FAKE}/oauth/token")
+    form = parse_qs(exchange.body)
+    assert form["code"] == [CODE] and form["grant_type"] == ["authorization_code"]
+    assert form["redirect_uri"] == ["http://127.0.0.1:5000/connections/x/callback"]
+    assert "client_secret" not in form and exchange.headers["Authorization"].startswith("Basic ")
+    verifier = form["code_verifier"][0]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert challenge == query["code_challenge"]
+
+    connection = connection_of(user)
+    assert connection.status == "connected" and connection.connected_at is not None
+    assert connection.auth_metadata["scopes"] == ["post.write", "profile.read"]
+    assert connection.auth_metadata["user_id"] == "4242"
+    tokens = connection.tokens
+    assert (tokens.access_token, tokens.refresh_token) == (ACCESS, REFRESH)
+    assert tokens.account_handle == "harborvine" and tokens.display_name == "Harbor & Vine"
+    assert tokens.profile_image_url == "https://cdn.fake.example/a.png" and tokens.platform_account_id == "4242"
+    assert tokens.token_expires_at is not None
+    assert db.session.execute(sa.select(AuditLog).filter_by(action="connection.connected")).scalar_one()
+
+    page = client.get("/connections").get_data(as_text=True)
+    assert "Harbor &amp; Vine" in page and "@harborvine" in page and 'data-status="connected"' in page
+
+
+def test_tokens_are_stored_encrypted_and_no_secret_is_in_any_table_in_clear(client, login, fake, db):
+    login("marketing")
+    connect_fully(client, fake)
+    raw = db.session.execute(sa.text("SELECT access_token, refresh_token FROM social_account_tokens")).one()
+    assert raw[0] != ACCESS and raw[1] != REFRESH and raw[0].startswith("gAAAA")
+    dump = raw_dump()
+    for secret in SECRETS:
+        assert secret not in dump
+
+
+def test_denied_consent_connects_nothing_and_says_so(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client)
+    response = callback(client, error="access_denied", error_description="The user denied", state=query["state"])
+    assert response.status_code == 302
+    assert flashes() == [("error", "You declined access on FakeNet, so nothing was connected. "
+                                   "Click Connect to try again.")]
+    assert connection_of(user) is None
+    assert not fake.calls
+
+
+def test_denied_consent_on_reconnect_marks_the_existing_connection_error(client, login, fake, db, flashes):
+    user = login("marketing")
+    connect_fully(client, fake)
+    flashes()
+    query = start(client)
+    callback(client, error="access_denied", state=query["state"])
+    connection = connection_of(user)
+    assert connection.status == "error"
+    assert "declined access" in connection.auth_metadata["error_reason"]
+    assert connection.tokens.access_token == ACCESS  # nothing else changed
+    page = client.get("/connections").get_data(as_text=True)
+    assert 'data-testid="reconnect"' in page and "declined access" in page
+
+
+def test_a_wrong_state_changes_nothing(client, login, fake, db, flashes):
+    user = login("marketing")
+    connect_fully(client, fake)
+    flashes()
+    start(client)
+    response = callback(client, code=CODE, state="not-the-state")
+    assert response.status_code == 302
+    assert flashes()[0][1].startswith("That sign-in response does not belong to a sign-in you started")
+    assert connection_of(user).status == "connected"
+    assert len([c for c in fake.calls if c.request.url == f"{FAKE}/oauth/token"]) == 1
+
+
+def test_a_state_from_another_browser_session_is_refused(app, client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client)
+    with client.session_transaction() as session:
+        session["oauth_session_nonce"] = "another-session"
+    callback(client, code=CODE, state=query["state"])
+    assert "does not belong" in flashes()[0][1]
+    assert connection_of(user) is None
+
+
+def test_a_replayed_state_is_refused_and_keeps_the_connection(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client)
+    token_answer(fake)
+    profile_answer(fake)
+    callback(client, code=CODE, state=query["state"])
+    flashes()
+    callback(client, code=CODE, state=query["state"])
+    assert flashes() == [("error", "That FakeNet sign-in response was already used, so nothing was changed. "
+                                   "Click Connect to start a new sign-in if you need one.")]
+    assert connection_of(user).status == "connected"
+    assert len([c for c in fake.calls if c.request.url == f"{FAKE}/oauth/token"]) == 1
+
+
+def test_an_expired_state_is_refused_and_marks_an_existing_connection(client, login, fake, db, flashes):
+    user = login("marketing")
+    connect_fully(client, fake)
+    flashes()
+    query = start(client)
+    row = db.session.execute(
+        sa.select(OAuthState).filter_by(state_hash=hashlib.sha256(query["state"].encode()).hexdigest())
+    ).scalar_one()
+    row.created_at = row.created_at - timedelta(minutes=11)
+    db.session.commit()
+    callback(client, code=CODE, state=query["state"])
+    assert "took longer than 10 minutes and expired" in flashes()[0][1]
+    connection = connection_of(user)
+    assert connection.status == "error" and "expired" in connection.auth_metadata["error_reason"]
+    assert len([c for c in fake.calls if c.request.url == f"{FAKE}/oauth/token"]) == 1
+
+
+def test_a_platform_error_page_is_reported_with_its_description(client, login, fake, db, flashes):
+    user = login("marketing")
+    connect_fully(client, fake)
+    flashes()
+    query = start(client)
+    callback(client, error="server_error", error_description="Something broke on our side", state=query["state"])
+    message = flashes()[0][1]
+    assert "FakeNet reported an error during sign-in (Something broke on our side)" in message
+    assert connection_of(user).status == "error"
+
+
+def test_a_refused_code_exchange_is_reported_without_the_code(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client)
+    token_answer(fake, status=400, body={"error": "invalid_grant",
+                                         "error_description": f"Code {CODE} is invalid or expired"})
+    callback(client, code=CODE, state=query["state"])
+    message = flashes()[0][1]
+    assert message.startswith("FakeNet did not complete the sign-in:")
+    assert CODE not in message and "[redacted]" in message
+    assert connection_of(user) is None
+
+
+def test_unticked_scopes_leave_the_connection_in_error_with_what_is_missing(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client)
+    token_answer(fake, scope="profile.read")
+    callback(client, code=CODE, state=query["state"])
+    message = flashes()[0][1]
+    assert "missing: post.write" in message and "leave every permission ticked" in message
+    connection = connection_of(user)
+    assert connection.status == "error" and connection.tokens is None
+    assert "missing: post.write" in connection.auth_metadata["error_reason"]
+
+
+# -- targets ------------------------------------------------------------------------------------------------
+
+
+def pages_answer(mock: responses.RequestsMock, pages: list[tuple[str, str]]) -> None:
+    mock.add(responses.GET, f"{FAKE}/me/pages",
+             json={"data": [{"id": i, "name": n, "token": PAGE_TOKEN} for i, n in pages]})
+
+
+def test_several_targets_keep_the_connection_pending_until_one_is_picked(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client, "facebook")
+    assert "code_challenge" not in query
+    token_answer(fake)
+    profile_answer(fake)
+    pages_answer(fake, [("101", "Harbor & Vine Realty"), ("202", "Harbor & Vine Rentals")])
+    response = callback(client, "facebook", code=CODE, state=query["state"])
+    assert response.headers["Location"].endswith("/connections/facebook/select")
+    connection = connection_of(user, "facebook")
+    assert connection.status == "pending" and connection.auth_metadata["pending_selection"] is True
+
+    page = client.get("/connections/facebook/select").get_data(as_text=True)
+    assert "Harbor &amp; Vine Realty" in page and "Harbor &amp; Vine Rentals" in page
+    assert PAGE_TOKEN not in page
+
+    assert client.post("/connections/facebook/select", data={"target": "999"}).status_code == 422
+    assert connection_of(user, "facebook").status == "pending"
+
+    response = client.post("/connections/facebook/select", data={"target": "202"})
+    assert response.status_code == 302
+    connection = connection_of(user, "facebook")
+    assert connection.status == "connected"
+    assert connection.tokens.platform_account_id == "202" and connection.tokens.access_token == PAGE_TOKEN
+    assert connection.auth_metadata["page_id"] == "202"
+    assert "page_access_token" not in connection.auth_metadata and "pending_selection" not in connection.auth_metadata
+    assert PAGE_TOKEN not in raw_dump()
+
+
+def test_a_single_target_is_chosen_without_asking(client, login, fake, db):
+    user = login("marketing")
+    query = start(client, "facebook")
+    token_answer(fake)
+    profile_answer(fake)
+    pages_answer(fake, [("101", "Harbor & Vine Realty")])
+    callback(client, "facebook", code=CODE, state=query["state"])
+    connection = connection_of(user, "facebook")
+    assert connection.status == "connected" and connection.tokens.platform_account_id == "101"
+
+
+def test_a_login_without_targets_is_an_error_the_user_can_act_on(client, login, fake, db, flashes):
+    user = login("marketing")
+    query = start(client, "facebook")
+    token_answer(fake)
+    profile_answer(fake)
+    pages_answer(fake, [])
+    callback(client, "facebook", code=CODE, state=query["state"])
+    assert "nothing Stella can publish to" in flashes()[0][1]
+    assert connection_of(user, "facebook").status == "error"
+
+
+def test_the_pick_step_is_not_found_without_a_pending_login(client, login, fake, db):
+    login("marketing")
+    assert client.get("/connections/facebook/select").status_code == 404
+
+
+# -- disconnecting ------------------------------------------------------------------------------------------
+
+
+def test_disconnect_revokes_at_the_platform_then_deletes_the_connection_and_tokens(client, login, fake, db, flashes):
+    user = login("marketing")
+    connect_fully(client, fake)
+    flashes()
+    fake.add(responses.POST, f"{FAKE}/oauth/revoke", status=200)
+    response = client.post("/connections/x/disconnect")
+    assert response.status_code == 302
+    assert flashes() == [("success", "FakeNet was disconnected and Stella's access was revoked.")]
+    revoke = next(c.request for c in fake.calls if c.request.url == f"{FAKE}/oauth/revoke")
+    assert parse_qs(revoke.body)["token"] == [ACCESS]
+    assert connection_of(user) is None
+    assert db.session.execute(sa.select(sa.func.count()).select_from(SocialAccountToken)).scalar() == 0
+    audit = db.session.execute(sa.select(AuditLog).filter_by(action="connection.disconnected")).scalar_one()
+    assert audit.details["revoke_failed"] is False
+
+
+def test_a_failed_revoke_still_disconnects_but_says_so(client, login, fake, db, flashes):
+    user = login("marketing")
+    connect_fully(client, fake)
+    flashes()
+    fake.add(responses.POST, f"{FAKE}/oauth/revoke", status=503)
+    client.post("/connections/x/disconnect")
+    category, message = flashes()[0]
+    assert category == "warning"
+    assert "was disconnected from Stella, but FakeNet could not confirm" in message
+    assert connection_of(user) is None
+
+
+def test_htmx_disconnect_answers_with_the_updated_card(client, login, fake, db):
+    login("marketing")
+    connect_fully(client, fake)
+    fake.add(responses.POST, f"{FAKE}/oauth/revoke", status=200)
+    response = client.post("/connections/x/disconnect", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="platform-x"' in body and 'data-status="disconnected"' in body
+    assert "access was revoked" in body and "<html" not in body
+
+
+def test_another_users_connection_is_not_found(client, login, fake, db):
+    owner = make_user("marketing")
+    db.session.add(SocialConnection(user_id=owner.id, provider="x", status="connected"))
+    db.session.commit()
+    login("marketing")
+    assert client.post("/connections/x/disconnect").status_code == 404
+    assert connection_of(owner).status == "connected"
+
+
+# -- Bluesky ------------------------------------------------------------------------------------------------
+
+
+def session_answer(mock: responses.RequestsMock, *, service: str = "https://bsky.social", status: int = 200) -> None:
+    body: dict[str, Any] = ({"accessJwt": ACCESS, "refreshJwt": REFRESH, "did": "did:plc:harbor"} if status == 200
+                            else {"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
+    mock.add(responses.POST, f"{service}/xrpc/com.atproto.server.createSession", json=body, status=status,
+             match=[matchers.json_params_matcher({"identifier": "harborvine.bsky.social", "password": APP_PASSWORD})])
+
+
+def test_bluesky_connects_with_an_app_password_that_is_never_stored(client, login, fake, db, flashes):
+    user = login("marketing")
+    page = client.get("/connections/bluesky/connect").get_data(as_text=True)
+    assert 'name="app_password"' in page and "https://bsky.social" in page
+    session_answer(fake)
+    response = client.post("/connections/bluesky/connect", data={
+        "handle": "@harborvine.bsky.social", "app_password": APP_PASSWORD, "service": "https://bsky.social"})
+    assert response.status_code == 302
+    assert flashes() == [("success", "Bluesky connected as @harborvine.bsky.social.")]
+    connection = connection_of(user, "bluesky")
+    assert connection.status == "connected" and connection.tokens.refresh_token == REFRESH
+    assert connection.auth_metadata["did"] == "did:plc:harbor"
+    assert connection.auth_metadata["instance_url"] == "https://bsky.social"
+    assert APP_PASSWORD not in raw_dump() and ACCESS not in raw_dump()
+
+
+def test_bluesky_wrong_password_shows_a_form_error_and_keeps_the_handle(client, login, fake, db):
+    user = login("marketing")
+    session_answer(fake, status=401)
+    response = client.post("/connections/bluesky/connect", data={
+        "handle": "harborvine.bsky.social", "app_password": APP_PASSWORD, "service": "https://bsky.social"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Bluesky did not accept that handle and app password" in body
+    assert 'value="harborvine.bsky.social"' in body and APP_PASSWORD not in body
+    assert connection_of(user, "bluesky") is None
+
+
+def test_bluesky_refuses_a_private_service_address(app, client, login, fake, db, monkeypatch):
+    monkeypatch.setitem(app.extensions, HTTP_CLIENT_KEY, HttpClient(allow_private_hosts=False))
+    user = login("marketing")
+    response = client.post("/connections/bluesky/connect", data={
+        "handle": "harborvine.bsky.social", "app_password": APP_PASSWORD, "service": "https://127.0.0.1"})
+    assert response.status_code == 422
+    assert "private or local network address" in response.get_data(as_text=True)
+    assert not fake.calls and connection_of(user, "bluesky") is None
+
+
+# -- Mastodon -----------------------------------------------------------------------------------------------
+
+INSTANCE = "https://social.example"
+
+
+def test_mastodon_asks_for_the_instance_first(client, login, fake, db):
+    login("marketing")
+    response = client.get("/connections/mastodon/connect")
+    assert response.status_code == 200 and 'name="instance"' in response.get_data(as_text=True)
+
+
+def test_mastodon_registers_once_per_instance_then_connects(client, login, fake, db, flashes):
+    user = login("marketing")
+    fake.add(responses.POST, f"{INSTANCE}/api/v1/apps",
+             json={"client_id": "masto-client", "client_secret": MASTO_SECRET})
+    query = start(client, "mastodon", instance="social.example")
+    assert query["_url"].startswith(f"{INSTANCE}/oauth/authorize?") and query["client_id"] == "masto-client"
+    start(client, "mastodon", instance="https://social.example/")
+    assert FakeMastodon.registrations == 1
+    app_row = db.session.execute(sa.select(MastodonApp)).scalar_one()
+    assert app_row.instance_url == INSTANCE and app_row.client_secret == MASTO_SECRET
+    assert app_row.redirect_uri == "http://127.0.0.1:5000/connections/mastodon/callback"
+
+    token_answer(fake, url=f"{INSTANCE}/oauth/token", scope="write:statuses profile",
+                 body={"access_token": ACCESS, "token_type": "Bearer", "scope": "write:statuses profile"})
+    callback(client, "mastodon", code=CODE, state=query["state"])
+    exchange = next(c.request for c in fake.calls if c.request.url == f"{INSTANCE}/oauth/token")
+    assert parse_qs(exchange.body)["client_secret"] == [MASTO_SECRET]
+    connection = connection_of(user, "mastodon")
+    assert connection.status == "connected"
+    assert connection.auth_metadata["instance_url"] == INSTANCE and connection.auth_metadata["max_characters"] == 1000
+    assert connection.tokens.token_expires_at is None and connection.tokens.refresh_token is None
+    assert MASTO_SECRET not in raw_dump()
+
+
+@pytest.mark.parametrize("instance", ["http://social.example", "https://127.0.0.1", "https://10.1.2.3",
+                                      "https://169.254.169.254", "https://[::1]"])
+def test_mastodon_refuses_unsafe_instances(app, client, login, fake, db, monkeypatch, instance):
+    monkeypatch.setitem(app.extensions, HTTP_CLIENT_KEY, HttpClient(allow_private_hosts=False))
+    login("marketing")
+    response = client.get("/connections/mastodon/connect", query_string={"instance": instance})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "https://" in body and ("private or local" in body or "must start with https://" in body)
+    assert not fake.calls and FakeMastodon.registrations == 0
+    assert db.session.execute(sa.select(sa.func.count()).select_from(OAuthState)).scalar() == 0
+
+
+# -- not configured -----------------------------------------------------------------------------------------
+
+
+def test_a_platform_without_credentials_shows_how_to_set_it_up(client, login, db, flashes):
+    login("marketing")
+    page = client.get("/connections").get_data(as_text=True)
+    assert page.count("connection-card") >= 11
+    card = page[page.index('id="platform-linkedin"'):]
+    card = card[:card.index('id="platform-', 10)]
+    assert "Not configured" in card
+    assert "http://127.0.0.1:5000/connections/linkedin/callback" in card
+    assert "STELLA_LINKEDIN_CLIENT_ID" in card and "STELLA_LINKEDIN_CLIENT_SECRET" in card
+    assert registry.PROVIDERS_BY_NAME["linkedin"].scopes[0] in card
+    response = client.get("/connections/linkedin/connect")
+    assert response.status_code == 302
+    assert "not set up yet" in flashes()[0][1]
+
+
+def test_the_sandbox_counts_as_configured_and_uses_sandbox_credentials(app, client, login, db, monkeypatch):
+    config = app.extensions[CONFIG_KEY]
+    monkeypatch.setitem(app.extensions, CONFIG_KEY, config.with_overrides(sandbox_url="http://127.0.0.1:5055"))
+    monkeypatch.setitem(app.extensions, HTTP_CLIENT_KEY, HttpClient(sandbox_url="http://127.0.0.1:5055",
+                                                                    allow_private_hosts=True))
+    login("marketing")
+    query = start(client, "linkedin")
+    assert query["_url"].startswith("http://127.0.0.1:5055/")
+    assert query["client_id"] == "sandbox-linkedin-id"
+
+
+# -- end to end against the sandbox, every platform ---------------------------------------------------------
+
+SANDBOX_MASTODON = "https://mastodon.example"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[str]:
+    """The platform sandbox served on a loopback port (its registered redirect URIs point at the test app)."""
+    from stella.sandbox.core import SandboxSettings, create_sandbox_app
+    from stella.sandbox.server import serve_in_thread
+
+    sandbox_app = create_sandbox_app(sandbox_settings=SandboxSettings(stella_public_url="http://127.0.0.1:5000"))
+    running = serve_in_thread(sandbox_app)
+    try:
+        yield running.url
+    finally:
+        running.stop()
+
+
+@pytest.fixture()
+def sandboxed(app: Flask, sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Stella in sandbox mode: no client credentials, every request and redirect routed to the sandbox."""
+    config = app.extensions[CONFIG_KEY]
+    monkeypatch.setitem(app.extensions, CONFIG_KEY,
+                        config.with_overrides(sandbox_url=sandbox, provider_credentials={}))
+    monkeypatch.setitem(app.extensions, HTTP_CLIENT_KEY, HttpClient(sandbox_url=sandbox, allow_private_hosts=True))
+    return sandbox
+
+
+def sandbox_ready(name: str) -> bool:
+    from stella.sandbox.platforms import SANDBOX_PLATFORMS
+
+    platform = next(p for p in SANDBOX_PLATFORMS if p.name == name)
+    return bool(platform.hosts or platform.claims_host)
+
+
+def connect_through_sandbox(client: Any, name: str) -> list[str]:
+    """Drive connect → consent (Allow) → callback → (pick the first target) like a browser; returns the
+    secrets seen on the way (authorization codes) so callers can look for them elsewhere."""
+    import requests
+
+    seen: list[str] = []
+    if name == "bluesky":
+        from stella.sandbox.platforms.bluesky import DEMO
+
+        response = client.post("/connections/bluesky/connect", data={
+            "handle": DEMO["handle"], "app_password": DEMO["app_password"], "service": "https://bsky.social"})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return [str(DEMO["app_password"])]
+    query = {"instance": SANDBOX_MASTODON} if name == "mastodon" else {}
+    response = client.get(f"/connections/{name}/connect", query_string=query)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    consent_url = response.headers["Location"]
+    page = requests.get(consent_url, timeout=10)
+    assert page.status_code == 200, page.text[:2000]
+    decision = requests.post(consent_url, data={"decision": "allow"}, allow_redirects=False, timeout=10)
+    assert decision.status_code in (302, 303), decision.text[:2000]
+    back = urlsplit(decision.headers["Location"])
+    assert back.path == f"/connections/{name}/callback", decision.headers["Location"]
+    seen += parse_qs(back.query).get("code", [])
+    response = client.get(back.path, query_string=back.query)
+    assert response.status_code == 302
+    if response.headers["Location"].endswith(f"/connections/{name}/select"):
+        page_html = client.get(f"/connections/{name}/select").get_data(as_text=True)
+        import re
+
+        choices = re.findall(r'name="target" value="([^"]+)"', page_html)
+        assert choices, page_html[:2000]
+        response = client.post(f"/connections/{name}/select", data={"target": choices[0]})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return seen
+
+
+@pytest.mark.parametrize("name", [cls.name for cls in registry.PROVIDER_CLASSES])
+def test_every_platform_connects_end_to_end_through_the_sandbox(client, login, db, sandboxed, flashes, name):
+    if not sandbox_ready(name):
+        pytest.skip(f"the sandbox stand-in for {name} is not written yet")
+    user = login("marketing")
+    connect_through_sandbox(client, name)
+    messages = flashes()
+    connection = connection_of(user, name)
+    assert connection is not None and connection.status == "connected", messages
+    tokens = connection.tokens
+    assert tokens.access_token and tokens.platform_account_id
+    assert tokens.account_handle or tokens.display_name
+    assert messages[-1][0] == "success"
+    raw = db.session.execute(sa.text("SELECT access_token, refresh_token FROM social_account_tokens")).one()
+    assert tokens.access_token not in str(raw)
+    if tokens.refresh_token:
+        assert tokens.refresh_token not in str(raw)
