@@ -3,8 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
-HOST ?= 127.0.0.1
-PORT ?= 5000
 
 .PHONY: setup run test test-browser migrate bench clean
 
@@ -32,9 +30,10 @@ static/vendor/.installed: node_modules/.installed
 migrate: setup
 	$(FLASK) db upgrade
 
+# The dashboard with its scheduler on SQLite, and the built-in sandbox unless real credentials are set.
 run: migrate
 	$(FLASK) users bootstrap-admin
-	STELLA_PUBLIC_URL=$${STELLA_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --no-reload
+	$(BIN)/python -m stella.devserver
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
