@@ -29,13 +29,15 @@ def _quoted(values: tuple[str, ...]) -> str:
 
 def _sqlite_platforms_check() -> str:
     # SQLite CHECKs cannot hold subqueries, so strip every valid quoted name from the JSON text and
-    # require that only array punctuation is left.
+    # require that only array punctuation and JSON whitespace is left, with a single "[": a nested
+    # array ('[[]]') is punctuation too and must not pass for a platform.
     stripped = "platforms"
     for name in PLATFORMS:
         stripped = f"replace({stripped}, '\"{name}\"', '')"
     return (
         "json_valid(platforms) AND json_type(platforms) = 'array' AND json_array_length(platforms) > 0 "
-        f"AND trim({stripped}, '[], ') = ''"
+        f"AND trim({stripped}, '[], ' || char(9, 10, 13)) = '' "
+        "AND instr(substr(platforms, instr(platforms, '[') + 1), '[') = 0"
     )
 
 
