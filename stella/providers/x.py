@@ -1,8 +1,47 @@
-"""X — identity only for now; the adapter is being written."""
+"""X (API v2, OAuth 2.0 user context).
+
+Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md §5 ("the doc") and X's OpenAPI description
+(/work/shared/platforms/x-openapi.json).
+"""
 
 from __future__ import annotations
 
-from stella.providers.base import PlatformRules, Provider
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from stella.providers.base import (
+    Account,
+    MediaItem,
+    OutboundPost,
+    PlatformRules,
+    Profile,
+    Provider,
+    PublishResult,
+    TokenSet,
+    retry_after_seconds,
+    safe_json,
+)
+from stella.providers.errors import (
+    AuthExpiredError,
+    ProviderError,
+    RateLimitedError,
+    RejectedError,
+    TransientError,
+)
+
+API = "https://api.x.com"
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # doc §5.3 media specs
+MAX_VIDEO_BYTES = 512 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024  # append segments; 1000 segments at most (openapi segment_index ≤ 999)
+DUPLICATE_MARKERS = ("duplicate content",)
+
+
+def _normalise_for_match(text: str) -> str:
+    # X rewrites links to t.co in the stored text: compare without links and with collapsed whitespace.
+    return " ".join(re.sub(r"https?://\S+", "", text).split())
 
 
 class XProvider(Provider):
@@ -10,4 +49,282 @@ class XProvider(Provider):
     display_name = "X"
     icon = "twitter-x"
     color = "#000000"
-    rules = PlatformRules(max_chars=500)
+
+    authorize_url = "https://x.com/i/oauth2/authorize"
+    token_url = "https://api.x.com/2/oauth2/token"
+    revoke_url = "https://api.x.com/2/oauth2/revoke"
+    # doc §5.1: posting, reading the profile and metrics, media upload; offline.access for a refresh token.
+    scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+    scope_separator = " "
+    # doc §5.1: PKCE is required (S256).
+    uses_pkce = True
+    # doc §5.1: confidential clients authenticate with HTTP Basic at the token endpoint.
+    client_auth = "basic"
+    has_targets = False
+
+    developer_portal = "https://developer.x.com/en/portal/dashboard"
+    setup_notes = (
+        "In the X Developer Portal, create a project and app, set up “User authentication” as a Web App "
+        "(confidential client) with Read and write permissions, and copy the OAuth 2.0 Client ID and Secret."
+    )
+    rules = PlatformRules(
+        max_chars=280,  # doc §5.3: weighted characters
+        counting="x_weighted",
+        url_length=23,  # doc §5.3: every link counts as a t.co link
+        max_images=4,
+        max_videos=1,
+        mixed_media=False,
+        image_types=("image/jpeg", "image/png", "image/gif", "image/webp"),
+        video_types=("video/mp4", "video/quicktime"),
+        max_image_bytes=MAX_IMAGE_BYTES,
+        max_video_bytes=MAX_VIDEO_BYTES,
+        notes=(
+            "Up to 4 photos, or 1 GIF (15 MB), or 1 video (0.5–140 seconds).",
+            "Premium accounts may post longer text; Stella keeps to the standard 280.",
+        ),
+    )
+
+    # -- authorization -------------------------------------------------------------------------------------
+
+    def revoke(self, tokens: TokenSet) -> None:
+        """doc §5.1: revoke the refresh token too, or it could still mint access tokens."""
+        for value, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
+            if not value:
+                continue
+            self.http.request(
+                "POST",
+                self.revoke_url or "",
+                data={"token": value, "token_type_hint": hint, "client_id": self.credentials.client_id},
+                auth=self._client_basic_auth(),
+                classify=self.classify_token_error,
+            )
+
+    def fetch_profile(self, tokens: TokenSet) -> Profile:
+        response = self.http.request(
+            "GET",
+            f"{API}/2/users/me",
+            params={"user.fields": "username,name,profile_image_url,verified,verified_type"},
+            headers=self.bearer(tokens.access_token),
+            classify=self.classify_error,
+        )
+        data = self.json(response).get("data") or {}
+        user_id = str(data.get("id") or "")
+        if not user_id:
+            raise RejectedError("X did not say who signed in.", platform=self.name)
+        return Profile(
+            platform_account_id=user_id,
+            handle=data.get("username"),
+            display_name=data.get("name"),
+            avatar_url=data.get("profile_image_url"),
+            metadata={
+                "user_id": user_id,
+                "username": data.get("username"),
+                "verified_type": data.get("verified_type") or "none",
+            },
+        )
+
+    # -- publishing ------------------------------------------------------------------------------------------
+
+    def publish(self, account: Account, post: OutboundPost) -> PublishResult:
+        """Upload media, then create the post. A video still processing makes the result `processing`."""
+        media_ids: list[str] = []
+        pending: list[str] = []
+        for item in post.media:
+            media_id, processing = self._upload(account, item)
+            media_ids.append(media_id)
+            if processing:
+                pending.append(media_id)
+        if pending:
+            return PublishResult(
+                state="processing",
+                poll={"step": "media", "media_ids": media_ids, "pending": pending, "text": post.text},
+            )
+        return self._create_post(account, post.text, media_ids)
+
+    def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
+        """Poll each media still processing (doc §5.2 step 4); create the post once all succeeded."""
+        if poll.get("step") != "media":
+            raise RejectedError("Stella lost track of this X upload; please publish again.", platform=self.name)
+        still: list[str] = []
+        for media_id in poll.get("pending") or []:
+            response = self.http.request(
+                "GET",
+                f"{API}/2/media/upload",
+                params={"command": "STATUS", "media_id": media_id},
+                headers=self.bearer(account.access_token),
+                classify=self.classify_error,
+            )
+            info = (self.json(response).get("data") or {}).get("processing_info") or {}
+            state = info.get("state")
+            if state == "failed":
+                reason = (info.get("error") or {}).get("message") or "X could not process the media."
+                raise RejectedError(f"X could not process the video: {reason}", platform=self.name, code="failed")
+            if state in ("pending", "in_progress"):
+                still.append(str(media_id))
+        if still:
+            return PublishResult(state="processing", poll={**dict(poll), "pending": still})
+        return self._create_post(account, str(poll.get("text") or ""), [str(m) for m in poll.get("media_ids") or []])
+
+    def _create_post(self, account: Account, text: str, media_ids: list[str]) -> PublishResult:
+        body: dict[str, Any] = {"text": text}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        try:
+            response = self.http.request(
+                "POST", f"{API}/2/tweets", json=body, headers=self.bearer(account.access_token),
+                classify=self.classify_error,
+            )
+        except RejectedError as exc:
+            # doc §5.3: X has no idempotency key and refuses duplicate text with a 403. After an attempt whose
+            # answer was lost, that 403 means the post exists: find it rather than failing or posting twice.
+            if any(marker in exc.message.lower() for marker in DUPLICATE_MARKERS):
+                existing = self._find_recent(account, text)
+                if existing:
+                    return existing
+            raise
+        payload = self.json(response)
+        post_id = str((payload.get("data") or {}).get("id") or "")
+        if not post_id:
+            # doc §5.5: an answer may carry `errors` instead of data.
+            problems = payload.get("errors") or []
+            detail = problems[0].get("detail") or problems[0].get("message") if problems else None
+            raise RejectedError(f"X did not create the post: {detail or 'no id returned'}", platform=self.name)
+        return PublishResult(state="published", platform_post_id=post_id, permalink=self._permalink(account, post_id))
+
+    def _find_recent(self, account: Account, text: str) -> PublishResult | None:
+        response = self.http.request(
+            "GET",
+            f"{API}/2/users/{account.platform_account_id}/tweets",
+            params={"max_results": "5", "tweet.fields": "created_at"},
+            headers=self.bearer(account.access_token),
+            classify=self.classify_error,
+        )
+        wanted = _normalise_for_match(text)
+        for tweet in self.json(response).get("data") or []:
+            if _normalise_for_match(str(tweet.get("text") or "")) == wanted and tweet.get("id"):
+                post_id = str(tweet["id"])
+                return PublishResult(
+                    state="published", platform_post_id=post_id, permalink=self._permalink(account, post_id)
+                )
+        return None
+
+    def _permalink(self, account: Account, post_id: str) -> str:
+        handle = account.handle or account.metadata.get("username")
+        # doc §5.2: x.com/{username}/status/{id}, or x.com/i/web/status/{id} without a handle.
+        return f"https://x.com/{handle}/status/{post_id}" if handle else f"https://x.com/i/web/status/{post_id}"
+
+    def _bytes(self, item: MediaItem, limit: int) -> tuple[bytes, str]:
+        if item.data is not None:
+            return item.data, item.mime_type or "application/octet-stream"
+        data, content_type = self.http.download(item.url, max_bytes=limit, classify=self.classify_error)
+        return data, item.mime_type or content_type
+
+    def _upload(self, account: Account, item: MediaItem) -> tuple[str, bool]:
+        """Upload one media item; returns (media id, still processing)."""
+        headers = self.bearer(account.access_token)
+        if item.kind == "image" and (item.mime_type or "") != "image/gif":
+            data, mime = self._bytes(item, MAX_IMAGE_BYTES)
+            # openapi MediaUploadRequest: multipart `media` + `media_category` (no other fields allowed).
+            response = self.http.request(
+                "POST",
+                f"{API}/2/media/upload",
+                data={"media_category": "tweet_image"},
+                files={"media": ("media", data, mime)},
+                headers=headers,
+                classify=self.classify_error,
+            )
+            media_id = str((self.json(response).get("data") or {}).get("id") or "")
+            if not media_id:
+                raise TransientError("X did not return an id for the uploaded image.", platform=self.name)
+            return media_id, False
+        # Videos and GIFs: chunked upload (doc §5.2: initialize, append, finalize).
+        limit = MAX_VIDEO_BYTES if item.kind == "video" else 15 * 1024 * 1024
+        data, mime = self._bytes(item, limit)
+        category = "tweet_video" if item.kind == "video" else "tweet_gif"
+        response = self.http.request(
+            "POST",
+            f"{API}/2/media/upload/initialize",
+            json={"media_type": mime, "total_bytes": len(data), "media_category": category},
+            headers=headers,
+            classify=self.classify_error,
+        )
+        media_id = str((self.json(response).get("data") or {}).get("id") or "")
+        if not media_id:
+            raise TransientError("X did not start the media upload.", platform=self.name)
+        for index, start in enumerate(range(0, len(data), CHUNK_BYTES)):
+            self.http.request(
+                "POST",
+                f"{API}/2/media/upload/{media_id}/append",
+                data={"segment_index": str(index)},
+                files={"media": ("chunk", data[start : start + CHUNK_BYTES], "application/octet-stream")},
+                headers=headers,
+                classify=self.classify_error,
+            )
+        response = self.http.request(
+            "POST", f"{API}/2/media/upload/{media_id}/finalize", headers=headers, classify=self.classify_error
+        )
+        info = (self.json(response).get("data") or {}).get("processing_info") or {}
+        if info.get("state") == "failed":
+            raise RejectedError("X could not process the video.", platform=self.name, code="failed")
+        # doc §5.2: no processing_info means the media is ready.
+        return media_id, info.get("state") in ("pending", "in_progress")
+
+    # -- errors ------------------------------------------------------------------------------------------------
+
+    def classify_error(self, response: requests.Response) -> ProviderError:
+        """doc §5.5: problem JSON `{"title","detail","type"}`, or the legacy `{"errors":[{"code","message"}]}`."""
+        body = safe_json(response)
+        status = response.status_code
+        problem_type = str(body.get("type") or "")
+        kind = problem_type.rsplit("/", 1)[-1]
+        legacy = (body.get("errors") or [{}])[0] if isinstance(body.get("errors"), list) else {}
+        detail = str(
+            body.get("detail") or body.get("title") or legacy.get("message") or legacy.get("detail")
+            or response.reason or f"HTTP {status}"
+        )
+        if status == 401 or "Unsupported Authentication" in detail:
+            return AuthExpiredError(
+                f"X no longer accepts Stella's access ({detail}). Please reconnect.", platform=self.name,
+                code=kind or None,
+            )
+        if status == 429 or kind in ("rate-limit-exceeded", "usage-capped"):
+            return RateLimitedError(
+                "X's usage cap for this app was reached." if kind == "usage-capped"
+                else "X is rate limiting this account.",
+                retry_after=self._retry_after(response),
+                platform=self.name,
+                code=kind or (str(legacy.get("code")) if legacy.get("code") else None),
+            )
+        if status >= 500:
+            return TransientError(f"X is having trouble ({status}).", platform=self.name)
+        return RejectedError(f"X refused the request: {detail}", platform=self.name, code=kind or None)
+
+    def classify_token_error(self, response: requests.Response) -> ProviderError:
+        """X answers a used, rotated or revoked refresh token with `invalid_request` ("Value passed for the
+        token was invalid"), not `invalid_grant`: both mean the user must reconnect."""
+        body = safe_json(response)
+        description = str(body.get("error_description") or "")
+        if body.get("error") == "invalid_request" and "token was invalid" in description:
+            return AuthExpiredError(
+                "X no longer accepts the saved sign-in. Please reconnect.", platform=self.name, code="invalid_request"
+            )
+        return super().classify_token_error(response)
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        """doc §5.5: an exhausted 24-hour cap's reset, else `x-rate-limit-reset` (epoch seconds), else Retry-After."""
+        now = self.clock().timestamp()
+        headers = response.headers
+        resets = [
+            headers[f"{prefix}-reset"]
+            for prefix in ("x-user-limit-24hour", "x-app-limit-24hour")
+            if headers.get(f"{prefix}-remaining") == "0" and headers.get(f"{prefix}-reset")
+        ]
+        if not resets and headers.get("x-rate-limit-reset"):
+            resets = [headers["x-rate-limit-reset"]]
+        waits = []
+        for raw in resets:
+            try:
+                waits.append(max(0.0, float(raw) - now))
+            except ValueError:
+                continue
+        return max(waits) if waits else retry_after_seconds(response)

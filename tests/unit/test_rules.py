@@ -1,0 +1,230 @@
+"""The one validate() and its text counters."""
+
+from __future__ import annotations
+
+import pytest
+
+from stella.providers.base import MediaItem, OutboundPost, PlatformRules
+from stella.providers.linkedin import LinkedInProvider
+from stella.providers.rules import (
+    Problem,
+    count_graphemes,
+    count_utf16,
+    count_utf8_bytes,
+    count_x_weighted,
+    counted_length,
+    find_urls,
+    text_length,
+    validate,
+)
+from stella.providers.tiktok import TikTokProvider
+from stella.providers.x import XProvider
+
+FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # man ZWJ woman ZWJ girl
+THUMBS_MEDIUM = "\U0001F44D\U0001F3FD"  # thumbs up + skin tone
+FLAG_FR = "\U0001F1EB\U0001F1F7"
+KEYCAP_ONE = "1\uFE0F\u20E3"
+E_ACUTE_DECOMPOSED = "e\u0301"
+
+
+def image(mime: str = "image/jpeg", size: int | None = 1000) -> MediaItem:
+    return MediaItem(url="https://cdn.example.com/p.jpg", kind="image", mime_type=mime, size_bytes=size)
+
+
+def video(mime: str = "video/mp4", size: int | None = 1000) -> MediaItem:
+    return MediaItem(url="https://cdn.example.com/v.mp4", kind="video", mime_type=mime, size_bytes=size)
+
+
+def codes(problems: list[Problem]) -> list[str]:
+    return [p.code for p in problems]
+
+
+# -- graphemes -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", 0),
+        ("abc", 3),
+        (E_ACUTE_DECOMPOSED, 1),
+        (FAMILY, 1),
+        (THUMBS_MEDIUM, 1),
+        (FLAG_FR, 1),
+        (FLAG_FR + FLAG_FR, 2),
+        ("\U0001F1EB\U0001F1F7\U0001F1EB", 2),  # a lone regional indicator after a flag is its own cluster
+        (KEYCAP_ONE, 1),
+        ("\u2764\uFE0F", 1),  # heart + variation selector
+        ("\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F", 1),  # England tag flag
+        ("\r\n", 1),
+        ("\u1100\u1161\u11A8", 1),  # Hangul jamo L V T
+        ("a\u200Db", 2),  # ZWJ between letters does not join them
+    ],
+)
+def test_graphemes_count_user_perceived_characters(text: str, expected: int) -> None:
+    assert count_graphemes(text) == expected
+
+
+def test_utf16_counts_astral_characters_as_two_units() -> None:
+    assert count_utf16("a\U0001F600") == 3
+    assert count_utf16("é") == 1
+
+
+def test_utf8_bytes_counts_encoded_length() -> None:
+    assert count_utf8_bytes("aé\U0001F600") == 1 + 2 + 4
+
+
+# -- X weighted counting ---------------------------------------------------------------------------------
+
+
+def test_x_weighted_counts_latin_as_one_and_cjk_as_two() -> None:
+    assert count_x_weighted("hello") == 5
+    assert count_x_weighted("你好") == 4
+
+
+def test_x_weighted_counts_any_emoji_sequence_as_two() -> None:
+    assert count_x_weighted(FAMILY) == 2
+    assert count_x_weighted(THUMBS_MEDIUM) == 2
+    assert count_x_weighted(FLAG_FR) == 2
+    assert count_x_weighted("\U0001F600") == 2
+
+
+def test_x_weighted_counts_every_url_as_23() -> None:
+    long_url = "https://harborvine.example.com/listings/2024/lakeside-cottage-with-dock?ref=x"
+    assert count_x_weighted(f"See {long_url}") == 4 + 23
+    assert count_x_weighted("Visit harborvine.com today") == len("Visit ") + 23 + len(" today")
+    assert count_x_weighted("http://a.co") == 23
+
+
+def test_x_weighted_normalises_to_nfc_first() -> None:
+    assert count_x_weighted(E_ACUTE_DECOMPOSED) == 1
+
+
+def test_x_weighted_light_punctuation_ranges_weigh_one() -> None:
+    assert count_x_weighted("\u2014\u201C") == 2  # em dash and curly quote are in the light ranges
+    assert count_x_weighted("\u2026") == 2  # the ellipsis is not
+
+
+def test_url_spans_leave_trailing_punctuation_out() -> None:
+    text = "Tour it (https://hv.example.com/a), today."
+    spans = find_urls(text)
+    assert [text[s:e] for s, e in spans] == ["https://hv.example.com/a"]
+
+
+def test_url_reservation_applies_to_other_countings() -> None:
+    assert text_length("go https://example.com/very/long/path", "chars", url_length=23) == 3 + 23
+    assert text_length("go https://example.com/very/long/path", "chars") == 37
+
+
+# -- validate: text --------------------------------------------------------------------------------------
+
+
+def test_x_over_limit_gets_a_plain_message() -> None:
+    problems = validate(XProvider.rules, OutboundPost(text="a" * 301), platform="X")
+    assert problems == [Problem("text_too_long", "X allows 280 characters; this post has 301.")]
+
+
+def test_x_at_exactly_the_limit_is_fine() -> None:
+    assert validate(XProvider.rules, OutboundPost(text="a" * 280), platform="X") == []
+
+
+def test_x_url_makes_a_post_fit_that_raw_length_would_not() -> None:
+    text = "a" * 250 + " https://example.com/" + "p" * 60
+    assert len(text) > 280
+    assert counted_length(XProvider.rules, text) == 250 + 1 + 23
+    assert validate(XProvider.rules, OutboundPost(text=text), platform="X") == []
+
+
+def test_bluesky_style_rules_count_emoji_sequences_as_one_grapheme() -> None:
+    rules = PlatformRules(max_chars=300, counting="graphemes", max_bytes=3000)
+    text = FAMILY * 150  # 150 graphemes, 2,700 bytes, 750 code points
+    assert len(text) > 300
+    assert validate(rules, OutboundPost(text=text), platform="Bluesky") == []
+
+
+def test_bluesky_style_rules_report_the_byte_limit() -> None:
+    rules = PlatformRules(max_chars=300, counting="graphemes", max_bytes=3000)
+    problems = validate(rules, OutboundPost(text=FAMILY * 200), platform="Bluesky")
+    assert codes(problems) == ["text_too_many_bytes"]
+    assert "3,000 bytes" in problems[0].message and "3,600" in problems[0].message
+    problems = validate(rules, OutboundPost(text="a" * 301), platform="Bluesky")
+    assert codes(problems) == ["text_too_long"]
+
+
+def test_utf8_byte_counting_names_bytes() -> None:
+    rules = PlatformRules(max_chars=10, counting="utf8_bytes")
+    problems = validate(rules, OutboundPost(text="ééééééé"), platform="YouTube")
+    assert problems[0].message == "YouTube allows 10 bytes; this post has 14."
+
+
+def test_tiktok_counts_utf16_units() -> None:
+    rules = TikTokProvider.rules
+    text = "\U0001F600" * 1101  # 2202 UTF-16 units
+    problems = validate(rules, OutboundPost(text=text, media=(video(),)), platform="TikTok")
+    assert codes(problems) == ["text_too_long"]
+    assert "2,202" in problems[0].message
+
+
+def test_empty_post_without_media_is_refused() -> None:
+    assert codes(validate(LinkedInProvider.rules, OutboundPost(text="  "), platform="LinkedIn")) == ["empty"]
+
+
+def test_title_limit() -> None:
+    post = OutboundPost(text="Open house", title="t" * 91, media=(image(),))
+    problems = validate(TikTokProvider.rules, post, platform="TikTok")
+    assert codes(problems) == ["title_too_long"]
+
+
+# -- validate: media -------------------------------------------------------------------------------------
+
+
+def test_tiktok_requires_media() -> None:
+    problems = validate(TikTokProvider.rules, OutboundPost(text="Just listed!"), platform="TikTok")
+    assert problems == [Problem("media_required", "TikTok needs at least one photo or video; this post has none.")]
+
+
+def test_requires_video() -> None:
+    rules = PlatformRules(max_chars=100, requires_video=True, max_images=1, max_videos=1)
+    problems = validate(rules, OutboundPost(text="x", media=(image(),)), platform="YouTube")
+    assert codes(problems) == ["video_required"]
+
+
+def test_too_many_images() -> None:
+    post = OutboundPost(text="Gallery", media=tuple(image() for _ in range(5)))
+    problems = validate(XProvider.rules, post, platform="X")
+    assert problems == [Problem("too_many_images", "X allows 4 photos per post; this post has 5.")]
+
+
+def test_too_many_videos_and_mixing() -> None:
+    post = OutboundPost(text="Tour", media=(video(), video(), image()))
+    assert codes(validate(XProvider.rules, post, platform="X")) == ["too_many_videos", "mixed_media"]
+
+
+def test_media_not_accepted_at_all() -> None:
+    rules = PlatformRules(max_chars=100)
+    post = OutboundPost(text="x", media=(image(), video()))
+    assert codes(validate(rules, post, platform="Text-only")) == [
+        "images_not_allowed", "videos_not_allowed", "mixed_media",
+    ]
+
+
+def test_wrong_media_type() -> None:
+    post = OutboundPost(text="x", media=(image("image/png"),))
+    problems = validate(TikTokProvider.rules, post, platform="TikTok")
+    assert problems == [Problem("media_type", "Photo 1 is PNG; TikTok accepts JPG, WEBP.")]
+
+
+def test_media_too_large() -> None:
+    post = OutboundPost(text="x", media=(image(size=6 * 1024 * 1024),))
+    problems = validate(XProvider.rules, post, platform="X")
+    assert problems == [Problem("media_too_large", "Photo 1 is 6 MB; X accepts files up to 5 MB.")]
+
+
+def test_unknown_sizes_and_types_are_not_guessed() -> None:
+    post = OutboundPost(text="x", media=(MediaItem(url="https://e.com/a", kind="image"),))
+    assert validate(XProvider.rules, post, platform="X") == []
+
+
+def test_default_platform_name_in_messages() -> None:
+    problems = validate(PlatformRules(max_chars=5), OutboundPost(text="123456"))
+    assert problems[0].message == "This platform allows 5 characters; this post has 6."
