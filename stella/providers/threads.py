@@ -1,13 +1,203 @@
-"""Threads — identity only for now; the adapter is being written."""
+"""Threads (graph.threads.net): Threads app credentials, long-lived tokens refreshed by GET, container publishing.
+
+Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("the doc") §3; errors use the Graph envelope (§1.5).
+"""
 
 from __future__ import annotations
 
-from stella.providers.base import PlatformRules, Provider
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import requests
+
+from stella.providers.base import (
+    Account,
+    MediaItem,
+    OutboundPost,
+    PlatformRules,
+    Profile,
+    Provider,
+    PublishResult,
+    TokenSet,
+)
+from stella.providers.errors import AuthExpiredError, ProviderError, RejectedError
+from stella.providers.facebook import classify_graph_error, classify_meta_token_error
+from stella.providers.instagram import ContainerPublishing
+
+THREADS_GRAPH = "https://graph.threads.net"
+THREADS_API = f"{THREADS_GRAPH}/v1.0"
+MAX_CAROUSEL_ITEMS = 20  # §3.2 ⚠️: 20 per third parties, 10 in older docs
+# §3.1: a long-lived token lasts 60 days and can be refreshed once it is at least 24 hours old.
+LONG_LIVED_LIFETIME = timedelta(days=60)
+MIN_AGE_FOR_REFRESH = timedelta(hours=24)
 
 
-class ThreadsProvider(Provider):
+class ThreadsProvider(ContainerPublishing, Provider):
     name = "threads"
     display_name = "Threads"
     icon = "threads"
     color = "#101010"
-    rules = PlatformRules(max_chars=500)
+
+    authorize_url = "https://threads.com/oauth/authorize"  # §3.1 (official; Postiz uses www.threads.net)
+    token_url = f"{THREADS_GRAPH}/oauth/access_token"
+    # §3.1: threads_basic for every endpoint, publish, and (later) insights.
+    scopes = ("threads_basic", "threads_content_publish", "threads_manage_insights")
+    scope_separator = ","  # the doc §7: comma-separated
+    client_auth = "body"  # §3.1: secret in the POST form, not Basic
+    uses_pkce = False  # §3.1: PKCE not documented
+    refresh_margin = timedelta(days=7)
+    developer_portal = "https://developers.facebook.com/apps/"
+    setup_notes = (
+        "Create a Meta app with the Threads use case at developers.facebook.com, add this callback URL under "
+        "Threads → Settings, and request threads_basic, threads_content_publish and threads_manage_insights. "
+        "Use the Threads app id and secret, not the Facebook app's."
+    )
+    rules = PlatformRules(
+        max_chars=500,
+        # §3.3: emoji count as their UTF-8 byte length; counting every character that way never lets through
+        # a post Threads would refuse.
+        counting="utf8_bytes",
+        max_images=MAX_CAROUSEL_ITEMS,
+        max_videos=MAX_CAROUSEL_ITEMS,
+        mixed_media=True,
+        image_types=("image/jpeg", "image/png"),
+        video_types=("video/mp4", "video/quicktime"),
+        max_image_bytes=8 * 1024 * 1024,  # §3.3 ⚠️ third-party
+        max_video_bytes=1024 * 1024 * 1024,  # §3.3 ⚠️ third-party
+        notes=(
+            "Emoji count as several characters (their UTF-8 length).",
+            "At most 5 links in a post; the first one becomes the link preview.",
+            "At most 20 photos and videos in one carousel.",
+        ),
+    )
+
+    # Container flow field names (§3.2).
+    status_field = "status"
+    error_field = "error_message"
+    create_edge = "threads"
+    publish_edge = "threads_publish"
+    caption_field = "text"
+
+    # -- authorization ---------------------------------------------------------------------------------
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        """POST the code for a 1-hour token, then swap it for a 60-day one (§3.1 th_exchange_token)."""
+        code = code.removesuffix("#_")  # §1.1: Meta may append "#_" to the redirect
+        short = self.token_request({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+        if not short.get("access_token"):
+            raise RejectedError("Threads did not return an access token.", platform=self.name)
+        # §3.1: client_secret and the short token only (no client_id) on this GET.
+        response = self.http.request(
+            "GET",
+            f"{THREADS_GRAPH}/access_token",
+            params={
+                "grant_type": "th_exchange_token",
+                "client_secret": self.credentials.client_secret,
+                "access_token": str(short["access_token"]),
+            },
+            classify=self.classify_token_error,
+        )
+        long_lived = self.parse_token_response(self.json(response))
+        user_id = short.get("user_id")
+        return TokenSet(
+            access_token=long_lived.access_token,
+            expires_at=long_lived.expires_at,
+            scopes=frozenset(self.scopes),
+            extra={**long_lived.extra, **({"user_id": str(user_id)} if user_id else {})},
+        )
+
+    def can_refresh(self, tokens: TokenSet) -> bool:
+        return tokens.expires_at is not None and tokens.expires_at > self.clock()
+
+    def refresh(self, tokens: TokenSet) -> TokenSet:
+        """§3.1: th_refresh_token GET with the token itself; it must be unexpired and at least 24 hours old."""
+        now = self.clock()
+        if tokens.expires_at is not None and tokens.expires_at <= now:
+            raise AuthExpiredError("Threads access has expired; please reconnect.", platform=self.name)
+        if tokens.expires_at is not None and tokens.expires_at - now > LONG_LIVED_LIFETIME - MIN_AGE_FOR_REFRESH:
+            return tokens  # too young to refresh, and still good for about 59 days
+        response = self.http.request(
+            "GET",
+            f"{THREADS_GRAPH}/refresh_access_token",
+            params={"grant_type": "th_refresh_token", "access_token": tokens.access_token},
+            classify=self.classify_token_error,
+        )
+        fresh = self.parse_token_response(self.json(response))
+        return TokenSet(
+            access_token=fresh.access_token,
+            expires_at=fresh.expires_at,
+            scopes=tokens.scopes,
+            extra={**tokens.extra, **fresh.extra},
+        )
+
+    def fetch_profile(self, tokens: TokenSet) -> Profile:
+        me = self.graph_get("me", tokens.access_token, fields="id,username,name,threads_profile_picture_url")
+        user_id = str(me.get("id") or tokens.extra.get("user_id") or "")
+        if not user_id:
+            raise RejectedError("Threads did not say who signed in.", platform=self.name)
+        username = me.get("username")
+        return Profile(
+            platform_account_id=user_id,
+            handle=username,
+            display_name=me.get("name") or username,
+            avatar_url=me.get("threads_profile_picture_url"),
+            metadata={
+                "threads_user_id": user_id,
+                "profile_url": f"https://www.threads.net/@{username}" if username else None,
+            },
+        )
+
+    # -- publishing ------------------------------------------------------------------------------------
+
+    def publish(self, account: Account, post: OutboundPost) -> PublishResult:
+        """TEXT, IMAGE or VIDEO container, or children then a CAROUSEL (§3.2); then wait and publish."""
+        if len(post.media) > MAX_CAROUSEL_ITEMS:
+            raise RejectedError(f"Threads takes at most {MAX_CAROUSEL_ITEMS} items in one post.", platform=self.name)
+        if len(post.media) <= 1:
+            fields = self._media_fields(post.media[0], carousel_item=False) if post.media else {"media_type": "TEXT"}
+            fields["text"] = post.text
+            poll: dict[str, Any] = {
+                "stage": "container",
+                "container_id": self.create_container(account, fields),
+                "caption": post.text,
+            }
+        else:
+            children = [
+                self.create_container(account, self._media_fields(item, carousel_item=True)) for item in post.media
+            ]
+            poll = {"stage": "children", "children": children, "caption": post.text}
+        return self.start_publish(account, poll)
+
+    @staticmethod
+    def _media_fields(item: MediaItem, *, carousel_item: bool) -> dict[str, str]:
+        fields: dict[str, str] = {"is_carousel_item": "true"} if carousel_item else {}
+        if item.kind == "video":
+            fields.update(media_type="VIDEO", video_url=item.url)
+        else:
+            fields.update(media_type="IMAGE", image_url=item.url)
+        if item.alt_text:
+            fields["alt_text"] = item.alt_text
+        return fields
+
+    # -- Graph helpers -----------------------------------------------------------------------------------
+
+    def graph_get(self, path: str, access_token: str, **params: Any) -> dict[str, Any]:
+        response = self.http.request(
+            "GET", f"{THREADS_API}/{path.lstrip('/')}", params={**params, "access_token": access_token},
+            classify=self.classify_error,
+        )
+        return self.json(response)
+
+    def graph_post(self, path: str, access_token: str, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        response = self.http.request(
+            "POST", f"{THREADS_API}/{path.lstrip('/')}", params={"access_token": access_token},
+            data=dict(data or {}), classify=self.classify_error,
+        )
+        return self.json(response)
+
+    def classify_error(self, response: requests.Response) -> ProviderError:
+        return classify_graph_error(self, response)
+
+    def classify_token_error(self, response: requests.Response) -> ProviderError:
+        return classify_meta_token_error(self, response)
