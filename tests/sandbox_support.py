@@ -42,13 +42,6 @@ def sandboxed(app: Flask, sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return sandbox
 
 
-def sandbox_ready(name: str) -> bool:
-    from stella.sandbox.platforms import SANDBOX_PLATFORMS
-
-    platform = next(p for p in SANDBOX_PLATFORMS if p.name == name)
-    return bool(platform.hosts or platform.claims_host)
-
-
 def connect_through_sandbox(client: Any, name: str) -> list[str]:
     """Drive connect → consent (Allow) → callback → (pick the first target) like a browser; returns the
     secrets seen on the way (authorization codes) so callers can look for them elsewhere."""
