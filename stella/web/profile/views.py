@@ -1,5 +1,75 @@
+"""The signed-in user's own profile: display name, time zone and password."""
+
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
+
+from stella.extensions import db
+from stella.services import users as user_service
+from stella.services.errors import DomainError
+from stella.web.auth.forms import show_domain_error
+from stella.web.profile.forms import PasswordForm, ProfileForm
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
+
+
+def _page(profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None, status: int = 200) -> Any:
+    if profile_form is None:
+        profile_form = ProfileForm(
+            formdata=None, display_name=current_user.display_name, timezone=current_user.timezone
+        )
+    return render_template(
+        "profile/index.html",
+        profile_form=profile_form,
+        password_form=password_form or PasswordForm(formdata=None),
+        timezones=user_service.timezone_names(),
+    ), status
+
+
+@bp.get("")
+def index() -> Any:
+    return _page()
+
+
+@bp.post("")
+def update() -> Any:
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            user_service.update_profile(
+                current_user, display_name=form.display_name.data or "", timezone=form.timezone.data or ""
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your profile was saved.", "success")
+            return redirect(url_for("profile.index"))
+    return _page(profile_form=form, status=422)
+
+
+@bp.post("/password")
+def change_password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user_service.change_password(
+                current_user,
+                current_password=form.current_password.data or "",
+                new_password=form.new_password.data or "",
+                confirm_password=form.confirm_password.data or "",
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            # The new session version ends every other session; renew this one so the user stays in.
+            login_user(current_user._get_current_object())
+            flash("Your password was changed. Other devices have been signed out.", "success")
+            return redirect(url_for("profile.index"))
+    return _page(password_form=form, status=422)
