@@ -60,8 +60,8 @@ def run_migrations_online() -> None:
             # A batch rebuild drops and recreates a table: with foreign keys on (stella/__init__.py turns them
             # on per connection), that DROP would cascade-delete the child rows. SQLite's documented recipe is
             # to switch them off outside the transaction and run foreign_key_check before committing.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
+            # Through the DBAPI connection, so no transaction is begun first (the pragma is a no-op inside one).
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
             context.configure(
                 connection=connection,
@@ -74,8 +74,9 @@ def run_migrations_online() -> None:
                     _check_sqlite_foreign_keys(connection)
         finally:
             if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
+                if connection.in_transaction():
+                    connection.commit()
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def _check_sqlite_foreign_keys(connection: Any) -> None:

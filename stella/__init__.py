@@ -102,12 +102,24 @@ def _engine_options(url: str) -> dict[str, Any]:
 
 @sa.event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite enforces foreign keys (and so cascades) only when asked, per connection."""
+    """SQLite: foreign keys on (cascades need them), WAL so readers and the scheduler's writer don't block
+    each other, and SQLAlchemy — not pysqlite — decides when transactions begin (see `_sqlite_begin`)."""
     module = type(dbapi_connection).__module__
     if module.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@sa.event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # pysqlite only opens a transaction before DML, so a RELEASE SAVEPOINT could really commit; emitting
+    # BEGIN ourselves is SQLAlchemy's documented recipe for correct transactions and savepoints.
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def _init_login(app: Flask) -> None:

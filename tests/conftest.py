@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
 
 from stella import create_app
@@ -79,9 +79,24 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stella-test.db'}"
 
 
+class StellaTestClient(FlaskClient):
+    """Each request starts with an empty `g`, as in production.
+
+    The `db` fixture keeps one app context pushed for the whole test and Flask reuses it for requests,
+    so without this `g` (and Flask-Login's cached user in it) would carry over from one request to the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context() and current_app._get_current_object() is self.application:
+            for name in list(vars(g)):
+                delattr(g, name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     application = create_app(make_test_config(database_url, tmp_path_factory.mktemp("instance")))
+    application.test_client_class = StellaTestClient
     with application.app_context():
         _db.create_all()
     yield application
@@ -94,15 +109,22 @@ def db(app: Flask) -> Iterator[Any]:
     """Every session opened during the test joins one outer transaction that is rolled back at the end."""
     with app.app_context():
         connection = _db.engine.connect()
+        # On SQLite the app's engine events emit BEGIN themselves, so savepoints below nest correctly.
         outer = connection.begin()
         factory = _db.session.session_factory
         previous = dict(factory.kw)
         _db.session.remove()
         factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+        # Flask-SQLAlchemy's Session.get_bind ignores `bind` and picks the app's engine, so point that at
+        # the test connection too; otherwise a commit in a view really commits and leaks into later tests.
+        engines = _db.engines
+        previous_engine = engines[None]
+        engines[None] = connection
         try:
             yield _db
         finally:
             _db.session.remove()
+            engines[None] = previous_engine
             factory.kw.clear()
             factory.kw.update(previous)
             outer.rollback()

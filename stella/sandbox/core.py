@@ -68,7 +68,8 @@ class SandboxPlatform:
     name: str
     display_name: str
     blueprint: Blueprint
-    # Real hosts this platform serves (first path segment), e.g. ("x.com", "api.x.com").
+    # Real hosts this platform serves (first path segment), e.g. ("x.com", "api.x.com"). Platforms may share a
+    # host (Facebook and Instagram on graph.facebook.com): a fault for either then fires on that host.
     hosts: tuple[str, ...]
     color: str = "#334155"
     # Fault responses in the platform's own error shape.
@@ -110,8 +111,8 @@ class FaultRule:
     reason: str | None = None  # rejection: duplicate, media ...
     fired: int = 0
 
-    def matches(self, platform: str | None, path_after_host: str, full_path: str, method: str) -> bool:
-        if self.platform and self.platform != platform:
+    def matches(self, platforms: tuple[str, ...], path_after_host: str, full_path: str, method: str) -> bool:
+        if self.platform and self.platform not in platforms:
             return False
         if self.method and self.method.upper() != method:
             return False
@@ -146,10 +147,11 @@ class FaultInjector:
         with self._lock:
             return list(self._rules)
 
-    def pick(self, platform: str | None, path_after_host: str, full_path: str, method: str) -> FaultRule | None:
+    def pick(self, platforms: tuple[str, ...], path_after_host: str, full_path: str, method: str) -> FaultRule | None:
+        """The first armed rule for this request. `platforms` are those serving its host (hosts can be shared)."""
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(platform, path_after_host, full_path, method):
+                if not rule.matches(platforms, path_after_host, full_path, method):
                     continue
                 if rule.count is not None:
                     if rule.count <= 0:
@@ -159,7 +161,7 @@ class FaultInjector:
                     continue
                 rule.fired += 1
                 return rule
-            if platform and self._base_rate and self._random.random() < self._base_rate:
+            if platforms and self._base_rate and self._random.random() < self._base_rate:
                 return FaultRule(kind="server_error", status=503)
         return None
 
@@ -429,19 +431,16 @@ def create_sandbox_app(
     app.extensions[CLOCK_KEY] = [0.0]
     app.extensions["sandbox.platforms"] = platforms
 
-    host_map: dict[str, SandboxPlatform] = {}
+    host_map: dict[str, list[SandboxPlatform]] = {}
     for platform in platforms:
         app.register_blueprint(platform.blueprint)
         for host in platform.hosts:
-            host_map[host] = platform
+            host_map.setdefault(host, []).append(platform)
 
-    def platform_for(host: str) -> SandboxPlatform | None:
+    def platforms_for(host: str) -> list[SandboxPlatform]:
         if host in host_map:
             return host_map[host]
-        for platform in platforms:
-            if platform.claims_host and platform.claims_host(host):
-                return platform
-        return None
+        return [p for p in platforms if p.claims_host and p.claims_host(host)]
 
     @app.before_request
     def inject_faults() -> Response | None:
@@ -449,14 +448,15 @@ def create_sandbox_app(
         if path == "/" or path.startswith("/_sandbox"):
             return None
         host, _, rest = path.lstrip("/").partition("/")
-        platform = platform_for(host)
-        g.sandbox_platform = platform
+        serving = platforms_for(host)
         if sandbox_settings.latency_ms:
             time.sleep(sandbox_settings.latency_ms / 1000)
         faults: FaultInjector = app.extensions[FAULTS_KEY]
-        rule = faults.pick(platform.name if platform else None, "/" + rest, path, request.method)
-        if rule is None or platform is None:
+        rule = faults.pick(tuple(p.name for p in serving), "/" + rest, path, request.method)
+        if rule is None or not serving:
             return None
+        # Answer in the error shape of the platform the rule names (hosts can be shared).
+        platform = next((p for p in serving if p.name == rule.platform), serving[0])
         if rule.kind == "rate_limited":
             return platform.rate_limited(rule.retry_after or 60)
         if rule.kind == "server_error":

@@ -52,21 +52,12 @@ def schema_app(
 @pytest.fixture()
 def conn(schema_app: Flask) -> Iterator[sa.Connection]:
     with schema_app.app_context(), _db.engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # pysqlite begins a transaction only before DML, so savepoints could commit on release: take over
-            # transaction control and BEGIN explicitly (SQLAlchemy's pysqlite recipe, as in tests/conftest.py).
-            raw.isolation_level = None  # type: ignore[union-attr]
+        # On SQLite the app's engine events emit BEGIN themselves, so savepoints nest correctly.
         outer = connection.begin()
-        if sqlite:
-            connection.exec_driver_sql("BEGIN")
         try:
             yield connection
         finally:
             outer.rollback()
-            if sqlite:
-                raw.isolation_level = ""  # type: ignore[union-attr]
 
 
 def insert(conn: sa.Connection, sql: str, **params: Any) -> Any:

@@ -341,7 +341,9 @@ PLATFORM = core.SandboxPlatform(
     name=NAME,
     display_name="Instagram",
     blueprint=bp,
-    hosts=(),  # variant A: every call goes to graph.facebook.com / www.facebook.com (facebook.py)
+    # Variant A: every call goes to Facebook's hosts (served by facebook.py); listing them lets faults aimed at
+    # Instagram fire there.
+    hosts=("www.facebook.com", "graph.facebook.com"),
     color="#E1306C",
     expired_token=graph.expired_token_error,
     rate_limited=lambda retry_after=60: graph.rate_limited_error(retry_after, code=4, business_type="instagram"),
