@@ -394,7 +394,7 @@ class TikTokProvider(Provider):
         error = body.get("error")
         if isinstance(error, Mapping):
             return self._api_error(response.status_code, error)
-        if isinstance(error, str) and response.status_code < 500:  # an OAuth-shaped body
+        if isinstance(error, str) and response.status_code < 500 and response.status_code != 429:  # OAuth-shaped
             return self._oauth_error(error, str(body.get("error_description") or ""))
         if response.status_code == 401:
             return AuthExpiredError("TikTok no longer accepts Stella's access. Please reconnect.", platform=self.name)
