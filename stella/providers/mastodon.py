@@ -58,8 +58,10 @@ class MastodonProvider(Provider):
     authorize_url = "/oauth/authorize"
     token_url = "/oauth/token"
     revoke_url = "/oauth/revoke"
-    # masto §4.1 Scopes: publish (write:statuses, write:media), metrics (read:statuses), account (profile).
-    scopes = ("read:statuses", "write:statuses", "write:media", "profile")
+    # masto §4.1 Scopes: publish (write:statuses, write:media), metrics (read:statuses), account (read:accounts).
+    # Not `profile`: it only exists on Mastodon 4.3+, and older servers refuse to register an app that asks for a
+    # scope they do not know (doorkeeper `enforce_configured_scopes`; docs api/oauth-scopes.md).
+    scopes = ("read:statuses", "write:statuses", "write:media", "read:accounts")
     scope_separator = " "
     uses_pkce = True  # masto §4.1 step 2: S256 on 4.3+
     client_auth = "body"  # masto §4.1 step 3: client_id and client_secret in the form

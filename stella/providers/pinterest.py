@@ -68,8 +68,9 @@ class PinterestProvider(Provider):
     developer_portal = "https://developers.pinterest.com/apps/"
     setup_notes = (
         "Create an app at developers.pinterest.com, add Stella's callback URL as a redirect URI and request the "
-        "boards:read, pins:read, pins:write and user_accounts:read scopes. New apps have Trial access (pins visible "
-        "only to you) until Pinterest grants Standard access after reviewing a demo video."
+        "boards:read, pins:read, pins:write and user_accounts:read scopes. New apps get Trial access, and the "
+        "production API refuses to create pins for Trial apps (error 29): apply for Standard access with a demo "
+        "video of the sign-in and posting flow."
     )
     rules = PlatformRules(
         max_chars=MAX_DESCRIPTION_CHARS,

@@ -62,10 +62,12 @@ class XProvider(Provider):
     client_auth = "basic"
     has_targets = False
 
-    developer_portal = "https://developer.x.com/en/portal/dashboard"
+    # docs.x.com fundamentals/developer-apps: apps are now created and configured in the Developer Console.
+    developer_portal = "https://console.x.com"
     setup_notes = (
-        "In the X Developer Portal, create a project and app, set up “User authentication” as a Web App "
-        "(confidential client) with Read and write permissions, and copy the OAuth 2.0 Client ID and Secret."
+        "In the X Developer Console, create an app, set up “User authentication” as a Web App (confidential "
+        "client) with Read and write permissions and Stella's callback URL, and copy the OAuth 2.0 Client ID and "
+        "Secret. Posting is billed per use: the account needs API credits."
     )
     rules = PlatformRules(
         max_chars=280,  # doc §5.3: weighted characters

@@ -19,7 +19,7 @@ NOW = datetime(2026, 3, 2, 15, 30, tzinfo=timezone.utc)
 INSTANCE = "https://mastodon.example"
 REDIRECT = "https://stella.example/connections/mastodon/callback"
 TOKEN = "ZA-Yj3aBD8U8Cm7lKUp-lm9O9BmDgdhHzDeqsY8tlL0"
-SCOPES = "read:statuses write:statuses write:media profile"
+SCOPES = "read:statuses write:statuses write:media read:accounts"
 # Shapes from the Mastodon documentation (entities/Account.md, Status.md, MediaAttachment.md, Instance.md).
 ACCOUNT = {
     "id": "109876543210987654", "username": "harborvine", "acct": "harborvine",
