@@ -265,10 +265,14 @@ class TikTokProvider(Provider):
                     code="privacy_level_option_mismatch",
                 )
             return str(wanted)
-        for level in PRIVACY_LEVELS:  # the most public level the creator allows
-            if level in allowed:
-                return level
-        raise RejectedError("TikTok offers no visibility option for this account.", platform=self.name)
+        # TikTok's content sharing guidelines: the user picks the visibility for each post, with no default
+        # (an audit rejects a preselected one), so a post without an explicit choice is not sent.
+        raise RejectedError(
+            "Choose who can see this TikTok post (TikTok requires an explicit choice): "
+            f"{', '.join(allowed) or 'no option is offered for this account'}.",
+            platform=self.name,
+            code="privacy_level_required",
+        )
 
     def _init_video(
         self,
@@ -413,6 +417,15 @@ class TikTokProvider(Provider):
     def _api_error(self, status: int, error: Mapping[str, Any]) -> ProviderError:
         code = str(error.get("code") or "")
         message = str(error.get("message") or code or f"HTTP {status}")
+        if code == "unaudited_client_can_only_post_to_private_accounts":
+            # TikTok direct-post docs: until the app passes TikTok's audit, posts must be SELF_ONLY from a
+            # private account.
+            return RejectedError(
+                "TikTok only accepts private posts from this app until TikTok has audited it: set the TikTok "
+                "account to private and choose 'Only me' (SELF_ONLY) as the visibility.",
+                platform=self.name,
+                code=code,
+            )
         if code in AUTH_CODES or status == 401:
             return AuthExpiredError(
                 f"TikTok no longer accepts Stella's access ({message}). Please reconnect.", platform=self.name,

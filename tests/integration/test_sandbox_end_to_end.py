@@ -62,8 +62,10 @@ def test_each_platform_connects_through_real_redirects_and_publishes_one_post(cl
     assert connection.status == "connected", connection.auth_metadata.get("error_reason")
 
     text = f"Just listed: 3-bed craftsman on Harbor Street, open house Saturday ({name}) #harborvine"
+    # TikTok requires the user's own visibility choice for every post (content sharing guidelines).
+    options = {"privacy_level": "PUBLIC_TO_EVERYONE"} if name == "tiktok" else {}
     post = OutboundPost(text=text, title="Harbor Street open house", media=media_for(name),
-                        idempotency_key=f"e2e-{name}-{user.id}")
+                        idempotency_key=f"e2e-{name}-{user.id}", options=options)
     result = publish_until_done(connection, post, sandboxed)
     assert result.platform_post_id
 

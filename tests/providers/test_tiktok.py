@@ -28,6 +28,7 @@ ACCESS = "act.example12345Example12345Example"
 REFRESH = "rft.example12345Example12345Example"
 OPEN_ID = "723f24d7-e717-40f8-a2b6-cb8464cd23b4"
 ACCOUNT = Account(access_token=ACCESS, platform_account_id=OPEN_ID, handle="harborvinerealty")
+PUBLIC = {"privacy_level": "PUBLIC_TO_EVERYONE"}
 CREATOR_INFO = {
     "data": {
         "creator_avatar_url": "https://lf16-tt4d.tiktokcdn.com/obj/avatar.jpeg",
@@ -166,7 +167,7 @@ def test_publish_video_queries_creator_inits_uploads_and_returns_publish_id(prov
         "https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123"}, "error": OK})
     responses.put("https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123", status=201)
     video = MediaItem(url="https://cdn/tour.mp4", kind="video", mime_type="video/mp4", data=b"v" * 1000)
-    result = provider.publish(ACCOUNT, OutboundPost(text="Lakeside cottage tour #realestate", media=(video,)))
+    result = provider.publish(ACCOUNT, OutboundPost(text="Lakeside cottage tour #realestate", media=(video,), options=PUBLIC))
 
     creator_call, init_call, put_call = responses.calls
     assert creator_call.request.headers["Content-Type"] == "application/json; charset=UTF-8"
@@ -194,7 +195,7 @@ def test_lost_answer_to_the_last_chunk_still_returns_the_publish_id_to_poll(prov
     responses.put("https://open-upload.tiktokapis.com/video/?upload_id=1",
                   body=requests.exceptions.ReadTimeout("read timed out"))
     video = MediaItem(url="https://cdn/tour.mp4", kind="video", mime_type="video/mp4", data=b"v" * 10)
-    result = provider.publish(ACCOUNT, OutboundPost(text="Tour", media=(video,)))
+    result = provider.publish(ACCOUNT, OutboundPost(text="Tour", media=(video,), options=PUBLIC))
     assert result.state == "processing" and result.poll and result.poll["publish_id"] == "v_pub_file~v2-1.9"
 
 
@@ -208,18 +209,19 @@ def test_lost_answer_to_an_earlier_chunk_is_an_unknown_outcome(provider: TikTokP
                   body=requests.exceptions.ReadTimeout("read timed out"))
     video = MediaItem(url="https://cdn/tour.mp4", kind="video", mime_type="video/mp4", data=b"v" * (21 * 1024 * 1024))
     with pytest.raises(UnknownOutcomeError):
-        provider.publish(ACCOUNT, OutboundPost(text="Tour", media=(video,)))
+        provider.publish(ACCOUNT, OutboundPost(text="Tour", media=(video,), options=PUBLIC))
 
 
 @responses.activate
-def test_unaudited_app_posts_privately(provider: TikTokProvider) -> None:
+def test_an_explicit_only_me_choice_is_sent_as_self_only(provider: TikTokProvider) -> None:
     info = json.loads(json.dumps(CREATOR_INFO))
     info["data"]["privacy_level_options"] = ["SELF_ONLY"]
     responses.post("https://open.tiktokapis.com/v2/post/publish/creator_info/query/", json=info)
     responses.post("https://open.tiktokapis.com/v2/post/publish/content/init/",
                    json={"data": {"publish_id": "p_pub_url~v2.123456789"}, "error": OK})
     photos = tuple(MediaItem(url=f"https://media.harborvine.example/{i}.jpg", kind="image") for i in range(2))
-    result = provider.publish(ACCOUNT, OutboundPost(text="Sunny kitchen", title="New listing", media=photos))
+    result = provider.publish(ACCOUNT, OutboundPost(text="Sunny kitchen", title="New listing", media=photos,
+                                                    options={"privacy_level": "SELF_ONLY"}))
     body = json.loads(responses.calls[1].request.body)
     assert body["media_type"] == "PHOTO" and body["post_mode"] == "DIRECT_POST"
     assert body["post_info"]["privacy_level"] == "SELF_ONLY"
@@ -227,6 +229,27 @@ def test_unaudited_app_posts_privately(provider: TikTokProvider) -> None:
     assert body["source_info"] == {"source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": [
         "https://media.harborvine.example/0.jpg", "https://media.harborvine.example/1.jpg"]}
     assert result.poll and result.poll["kind"] == "photo"
+
+
+@responses.activate
+def test_a_post_without_a_visibility_choice_is_not_sent_and_names_the_options(provider: TikTokProvider) -> None:
+    responses.post("https://open.tiktokapis.com/v2/post/publish/creator_info/query/", json=CREATOR_INFO)
+    video = MediaItem(url="https://cdn/v.mp4", kind="video", data=b"v")
+    with pytest.raises(RejectedError, match="PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, SELF_ONLY") as exc:
+        provider.publish(ACCOUNT, OutboundPost(text="t", media=(video,)))
+    assert exc.value.code == "privacy_level_required" and len(responses.calls) == 1
+
+
+@responses.activate
+def test_the_unaudited_client_refusal_says_how_to_post_privately(provider: TikTokProvider) -> None:
+    responses.post("https://open.tiktokapis.com/v2/post/publish/creator_info/query/", json=CREATOR_INFO)
+    responses.post("https://open.tiktokapis.com/v2/post/publish/video/init/", status=403, json={
+        "data": {}, "error": {"code": "unaudited_client_can_only_post_to_private_accounts",
+                              "message": "Please review our integration guidelines", "log_id": "x"}})
+    video = MediaItem(url="https://cdn/v.mp4", kind="video", data=b"v")
+    with pytest.raises(RejectedError, match="private") as exc:
+        provider.publish(ACCOUNT, OutboundPost(text="t", media=(video,), options=PUBLIC))
+    assert exc.value.code == "unaudited_client_can_only_post_to_private_accounts"
 
 
 @responses.activate
@@ -289,7 +312,7 @@ def test_invalid_access_token_is_auth_expired(provider: TikTokProvider) -> None:
                               "message": "The access token is invalid or not found in the request.",
                               "log_id": "20230516075426F0B9E5DB0C1C0B0A0E4F"}})
     with pytest.raises(AuthExpiredError) as info:
-        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="u", kind="video", data=b"v"),)))
+        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="u", kind="video", data=b"v"),), options=PUBLIC))
     assert info.value.code == "access_token_invalid"
 
 
@@ -321,7 +344,7 @@ def test_content_refusal_keeps_tiktok_message(provider: TikTokProvider) -> None:
                               "message": "The daily post cap from the API is reached for the current user.",
                               "log_id": "x"}})
     with pytest.raises(RejectedError, match="daily post cap") as info:
-        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="https://e/a.jpg", kind="image"),)))
+        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="https://e/a.jpg", kind="image"),), options=PUBLIC))
     assert info.value.code == "spam_risk_too_many_posts"
 
 

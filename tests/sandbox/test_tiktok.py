@@ -241,7 +241,7 @@ def test_round_trip_with_the_real_adapter(sandbox_server: RunningServer) -> None
     video = MediaItem(url="https://media.harborvine.example/tour.mp4", kind="video", mime_type="video/mp4",
                       data=b"\0" * size)
     caption = "Lakeside cottage tour 🏡 #realestate #harborvine"
-    started = provider.publish(account, OutboundPost(text=caption, media=(video,)))
+    started = provider.publish(account, OutboundPost(text=caption, media=(video,), options={"privacy_level": "PUBLIC_TO_EVERYONE"}))
     assert started.state == "processing"
     done = _wait(provider, account, started)
     assert done.state == "published"
@@ -250,7 +250,8 @@ def test_round_trip_with_the_real_adapter(sandbox_server: RunningServer) -> None
     photos = tuple(MediaItem(url=f"https://media.harborvine.example/{n}.jpg", kind="image", mime_type="image/jpeg")
                    for n in range(3))
     photo_post = _wait(provider, account, provider.publish(
-        account, OutboundPost(text="Sunny kitchen, new counters", title="12 Elm St", media=photos)))
+        account, OutboundPost(text="Sunny kitchen, new counters", title="12 Elm St", media=photos,
+                                    options={"privacy_level": "PUBLIC_TO_EVERYONE"})))
     assert photo_post.state == "published" and "/photo/" in (photo_post.permalink or "")
 
     posts = requests.get(f"{sandbox_server.url}/_sandbox/posts", params={"platform": "tiktok"}, timeout=10).json()
