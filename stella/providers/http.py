@@ -11,7 +11,9 @@ import ipaddress
 import logging
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +52,19 @@ class HttpClient:
         self.allow_private_hosts = allow_private_hosts
         self.timeout = (connect_timeout, read_timeout)
         self.user_agent = user_agent
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        """One session per thread, so connections (and TLS handshakes) are reused between calls.
+
+        Cookies are refused: a platform's cookies must never carry over from one account's call to another's.
+        """
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            self._local.session = session
+        return session
 
     # -- routing -------------------------------------------------------------------------------------
 
@@ -126,19 +141,18 @@ class HttpClient:
         all_headers.update(headers or {})
         secrets = _secret_values(params, data, json, all_headers, auth)
         try:
-            with requests.Session() as session:
-                response = session.request(
-                    method,
-                    target,
-                    params=params,
-                    data=data,
-                    json=json,
-                    headers=all_headers,
-                    files=files,
-                    auth=auth,
-                    timeout=timeout or self.timeout,
-                    allow_redirects=allow_redirects,
-                )
+            response = self._session().request(
+                method,
+                target,
+                params=params,
+                data=data,
+                json=json,
+                headers=all_headers,
+                files=files,
+                auth=auth,
+                timeout=timeout or self.timeout,
+                allow_redirects=allow_redirects,
+            )
         except requests.exceptions.ConnectTimeout as exc:
             raise TransientError(f"{_host(url)} did not answer in time (connect timeout).") from _scrubbed(exc)
         except requests.exceptions.ReadTimeout as exc:

@@ -208,3 +208,22 @@ def test_in_sandbox_mode_the_host_is_not_resolved(monkeypatch):
 def test_a_malformed_port_is_refused_not_a_crash():
     with pytest.raises(UnsafeHostError):
         HttpClient(allow_private_hosts=True).check_user_host("https://social.example:notaport")
+
+
+@responses.activate
+def test_calls_reuse_one_session_per_thread_and_never_keep_platform_cookies():
+    import threading
+
+    client = HttpClient()
+    responses.get("https://api.example.com/a", json={}, headers={"Set-Cookie": "sid=account-one; Path=/"})
+    responses.get("https://api.example.com/b", json={})
+    client.request("GET", "https://api.example.com/a", classify=lambda r: ProviderError("x"))
+    client.request("GET", "https://api.example.com/b", classify=lambda r: ProviderError("x"))
+    assert "Cookie" not in responses.calls[1].request.headers
+    first = client._session()
+    assert client._session() is first
+    others: list[object] = []
+    thread = threading.Thread(target=lambda: others.append(client._session()))
+    thread.start()
+    thread.join()
+    assert others[0] is not first
