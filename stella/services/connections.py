@@ -35,6 +35,7 @@ from stella.services.platforms import (
     provider_class,
     provider_for,
     provider_names,
+    provider_options,
     redirect_uri,
     setup_help,
 )
@@ -202,14 +203,14 @@ def _ensure_instance_app(name: str, instance_url: str) -> MastodonApp:
     """Register Stella on a Mastodon instance once (`POST /api/v1/apps`) and reuse the credentials afterwards."""
     cls = provider_class(name)
     callback = redirect_uri(name)
-    scopes = " ".join(cls.scopes)
+    from stella.providers.base import ClientCredentials
+
+    registrar = cls(ClientCredentials("", "", instance_url=instance_url), http_client(), options=provider_options(name))
+    scopes = " ".join(registrar.requested_scopes)
     app = db.session.execute(sa.select(MastodonApp).filter_by(instance_url=instance_url)).scalar_one_or_none()
     # A new public URL or scope list needs a new registration: the instance checks both against the app's.
     if app is not None and app.redirect_uri == callback and app.scopes == scopes:
         return app
-    from stella.providers.base import ClientCredentials
-
-    registrar = cls(ClientCredentials("", "", instance_url=instance_url), http_client())
     try:
         credentials = registrar.register_app(instance_url, callback)  # type: ignore[attr-defined]
     except ProviderError as exc:
@@ -267,7 +268,7 @@ def complete_authorization(
         _fail_existing(user, name, reason, now=now)
         raise ConnectFailedError(reason) from None
 
-    missing = missing_scopes(tuple(provider.scopes), tokens.scopes)
+    missing = missing_scopes(provider.requested_scopes, tokens.scopes)
     if missing:
         reason = (
             f"{label} did not grant Stella every permission it needs (missing: {', '.join(missing)}). "
@@ -335,11 +336,16 @@ def pending_targets(user: User, name: str) -> list[Target]:
         raise ConnectFailedError(f"{provider.display_name} did not list your accounts: {exc.message}") from None
 
 
-def select_target(user: User, name: str, target_id: str, *, now: datetime) -> ConnectOutcome:
-    """Finish a pending connection with the target the user picked (it must be one the login can reach)."""
+def select_target(
+    user: User, name: str, target_id: str, *, now: datetime, listed: list[Target] | None = None
+) -> ConnectOutcome:
+    """Finish a pending connection with the target the user picked (it must be one the login can reach).
+
+    `listed` is what `pending_targets` returned in this same request, to save the platform a second listing.
+    """
     connection = _pending_connection(user, name)
     provider = provider_for_connection(connection)
-    targets = pending_targets(user, name)
+    targets = listed if listed is not None else pending_targets(user, name)
     chosen = next((t for t in targets if t.id == target_id), None)
     if chosen is None:
         raise ValidationError("Choose one of the listed accounts.", field="target")

@@ -17,8 +17,8 @@ from stella.services import connections as service
 from stella.services.errors import DomainError, NotFoundError
 from stella.services.platforms import is_configured, provider_class, provider_names, setup_help
 from stella.services.tokens import reconnect_warnings
-from stella.web.auth.forms import show_domain_error
 from stella.web.connections.forms import BlueskyConnectForm, DisconnectForm, MastodonInstanceForm, TargetForm
+from stella.web.forms import show_domain_error
 
 bp = Blueprint("connections", __name__, url_prefix="/connections")
 
@@ -142,7 +142,8 @@ def select(provider: str) -> Any:
     form.target.choices = [(t.id, t.name) for t in targets]
     if form.validate_on_submit():
         try:
-            outcome = service.select_target(current_user, provider, form.target.data or "", now=now_utc())
+            outcome = service.select_target(current_user, provider, form.target.data or "", now=now_utc(),
+                                            listed=targets)
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
