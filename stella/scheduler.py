@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # (job id, interval, "module:function") — the function takes `now` and returns a short summary.
 JOBS: tuple[tuple[str, timedelta, str], ...] = (
     ("refresh_tokens", timedelta(minutes=5), "stella.services.tokens:refresh_expiring_tokens"),
+    ("prune_login_attempts", timedelta(hours=1), "stella.services.auth:prune_login_attempts"),
 )
 
 

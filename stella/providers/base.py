@@ -135,7 +135,7 @@ class MetricSample:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
-TextCounting = Literal["chars", "x_weighted", "utf8_bytes", "graphemes", "utf16"]
+TextCounting = Literal["chars", "x_weighted", "utf8_bytes", "chars_emoji_utf8", "graphemes", "utf16"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,7 @@ class Provider:
     authorize_url: ClassVar[str] = ""
     token_url: ClassVar[str] = ""
     revoke_url: ClassVar[str | None] = None
+    # The default scopes; a deployment may replace them (`requested_scopes`), so only defaults live here.
     scopes: ClassVar[tuple[str, ...]] = ()
     scope_separator: ClassVar[str] = " "
     uses_pkce: ClassVar[bool] = False
@@ -202,10 +203,25 @@ class Provider:
         http: HttpClient,
         *,
         clock: Callable[[], datetime] = utc_now,
+        options: Mapping[str, str] | None = None,
     ) -> None:
         self.credentials = credentials
         self.http = http
         self.clock = clock
+        # Deployment options from the Config (`scopes`, `login_config_id`, `api_url`), already validated there.
+        self.options: Mapping[str, str] = dict(options or {})
+
+    @classmethod
+    def effective_scopes(cls, options: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """The scopes a deployment asks for: `STELLA_<NAME>_SCOPES` when set, else the class's `scopes`."""
+        override = (options or {}).get("scopes", "")
+        tokens = tuple(dict.fromkeys(t for t in override.replace(",", " ").split() if t))
+        return tokens or tuple(cls.scopes)
+
+    @property
+    def requested_scopes(self) -> tuple[str, ...]:
+        """What this instance sends and checks: use it, never the class's `scopes`, once a provider exists."""
+        return self.effective_scopes(self.options)
 
     # -- authorization ---------------------------------------------------------------------------------
 
@@ -214,7 +230,7 @@ class Provider:
         session = OAuth2Session(
             client=WebApplicationClient(self.credentials.client_id),
             redirect_uri=redirect_uri,
-            scope=self.scope_separator.join(self.scopes) if self.scopes else None,
+            scope=self.scope_separator.join(self.requested_scopes) if self.requested_scopes else None,
         )
         params: dict[str, str] = dict(self.extra_authorize_params)
         if self.uses_pkce and code_challenge:

@@ -194,6 +194,36 @@ def count_utf8_bytes(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+# Emoji blocks: Mahjong to Symbols and Pictographs Extended-A (flags' regional indicators and skin tones included),
+# then Miscellaneous Symbols and Dingbats.
+_EMOJI_BLOCKS = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF))
+# The emoji presentation selector and the keycap mark make an emoji of what precedes them ("©️", "1️⃣").
+_EMOJI_MARKS = frozenset({0xFE0F, 0x20E3})
+# Emoji shown as emoji by default although they sit outside those blocks (⌚ ⌛ ⏩ ⏰ ⏳ ◽ ⬛ ⭐ ⭕ ...).
+_EMOJI_PRESENTATION = frozenset(
+    {0x231A, 0x231B, 0x23E9, 0x23EA, 0x23EB, 0x23EC, 0x23F0, 0x23F3, 0x25FD, 0x25FE, 0x2B1B, 0x2B1C, 0x2B50, 0x2B55}
+)
+
+
+def is_emoji(cluster: str) -> bool:
+    """Whether a grapheme cluster is an emoji (a pictograph, a flag, a keycap, a ZWJ or skin-tone sequence)."""
+    return any(
+        ord(ch) in _EMOJI_MARKS
+        or ord(ch) in _EMOJI_PRESENTATION
+        or any(lo <= ord(ch) <= hi for lo, hi in _EMOJI_BLOCKS)
+        for ch in cluster
+    )
+
+
+def count_chars_emoji_utf8(text: str) -> int:
+    """Threads' count (meta-linkedin-x-tiktok.md §3.3): characters, but an emoji weighs its UTF-8 byte length.
+
+    An emoji is the whole grapheme cluster, so a family or a flag weighs every byte of its sequence; any other
+    cluster counts its code points (a decomposed "é" is 2, as Threads' server would see it), never fewer.
+    """
+    return sum(len(cluster.encode("utf-8")) if is_emoji(cluster) else len(cluster) for cluster in graphemes(text))
+
+
 def text_length(text: str, counting: TextCounting = "chars", *, url_length: int | None = None) -> int:
     """The length a platform sees: counted its way, each link counted as `url_length` when it reserves one."""
     if counting == "x_weighted":
@@ -205,6 +235,7 @@ def text_length(text: str, counting: TextCounting = "chars", *, url_length: int 
         "chars": len,
         "utf16": count_utf16,
         "utf8_bytes": count_utf8_bytes,
+        "chars_emoji_utf8": count_chars_emoji_utf8,
         "graphemes": count_graphemes,
     }[counting]
     return counter(text) + links * (url_length or 0)
@@ -220,6 +251,7 @@ _UNIT = {
     "x_weighted": "characters",
     "utf16": "characters",
     "graphemes": "characters",
+    "chars_emoji_utf8": "characters",
     "utf8_bytes": "bytes",
 }
 
@@ -322,7 +354,8 @@ def validate(rules: PlatformRules, post: OutboundPost, *, platform: str = "This 
         problems.append(
             Problem(
                 "title_too_long",
-                f"{platform} allows titles of {rules.max_title_chars:,} characters; this title has {len(post.title):,}.",
+                f"{platform} allows titles of {rules.max_title_chars:,} characters; "
+                f"this title has {len(post.title):,}.",
             )
         )
     problems.extend(_media_problems(rules, post.media, platform))

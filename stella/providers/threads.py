@@ -1,29 +1,16 @@
 """Threads (graph.threads.net): Threads app credentials, long-lived tokens refreshed by GET, container publishing.
 
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("the doc") §3; errors use the Graph envelope (§1.5).
+Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("the doc") §3. The Graph helpers, the Graph error
+envelope (§1.5) and the container flow Threads shares with Instagram live in `_meta`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
-import requests
-
-from stella.providers.base import (
-    Account,
-    MediaItem,
-    OutboundPost,
-    PlatformRules,
-    Profile,
-    Provider,
-    PublishResult,
-    TokenSet,
-)
-from stella.providers.errors import AuthExpiredError, ProviderError, RejectedError
-from stella.providers.facebook import classify_graph_error, classify_meta_token_error
-from stella.providers.instagram import ContainerPublishing
+from stella.providers._meta import ContainerPublishing, renewed, strip_redirect_suffix
+from stella.providers.base import MediaItem, PlatformRules, Profile, TokenSet
+from stella.providers.errors import AuthExpiredError, RejectedError
 
 THREADS_GRAPH = "https://graph.threads.net"
 THREADS_API = f"{THREADS_GRAPH}/v1.0"
@@ -33,7 +20,7 @@ LONG_LIVED_LIFETIME = timedelta(days=60)
 MIN_AGE_FOR_REFRESH = timedelta(hours=24)
 
 
-class ThreadsProvider(ContainerPublishing, Provider):
+class ThreadsProvider(ContainerPublishing):
     name = "threads"
     display_name = "Threads"
     icon = "threads"
@@ -41,6 +28,7 @@ class ThreadsProvider(ContainerPublishing, Provider):
 
     authorize_url = "https://threads.com/oauth/authorize"  # §3.1 (official; Postiz uses www.threads.net)
     token_url = f"{THREADS_GRAPH}/oauth/access_token"
+    graph_base = THREADS_API
     # §3.1: threads_basic for every endpoint, publish, and (later) insights.
     scopes = ("threads_basic", "threads_content_publish", "threads_manage_insights")
     scope_separator = ","  # the doc §7: comma-separated
@@ -55,9 +43,7 @@ class ThreadsProvider(ContainerPublishing, Provider):
     )
     rules = PlatformRules(
         max_chars=500,
-        # §3.3: emoji count as their UTF-8 byte length; counting every character that way never lets through
-        # a post Threads would refuse.
-        counting="utf8_bytes",
+        counting="chars_emoji_utf8",  # §3.3: characters, except that emoji count as their UTF-8 byte length
         max_images=MAX_CAROUSEL_ITEMS,
         max_videos=MAX_CAROUSEL_ITEMS,
         mixed_media=True,
@@ -66,7 +52,7 @@ class ThreadsProvider(ContainerPublishing, Provider):
         max_image_bytes=8 * 1024 * 1024,  # §3.3 ⚠️ third-party
         max_video_bytes=1024 * 1024 * 1024,  # §3.3 ⚠️ third-party
         notes=(
-            "Emoji count as several characters (their UTF-8 length).",
+            "Emoji count as several characters (their UTF-8 length, usually 4).",
             "At most 5 links in a post; the first one becomes the link preview.",
             "At most 20 photos and videos in one carousel.",
         ),
@@ -78,12 +64,14 @@ class ThreadsProvider(ContainerPublishing, Provider):
     create_edge = "threads"
     publish_edge = "threads_publish"
     caption_field = "text"
+    max_carousel_items = MAX_CAROUSEL_ITEMS
+    text_only_media_type = "TEXT"  # §3.2: Threads takes text-only posts
 
     # -- authorization ---------------------------------------------------------------------------------
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         """POST the code for a 1-hour token, then swap it for a 60-day one (§3.1 th_exchange_token)."""
-        code = code.removesuffix("#_")  # §1.1: Meta may append "#_" to the redirect
+        code = strip_redirect_suffix(code)
         short = self.token_request({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
         if not short.get("access_token"):
             raise RejectedError("Threads did not return an access token.", platform=self.name)
@@ -107,9 +95,6 @@ class ThreadsProvider(ContainerPublishing, Provider):
             extra={**long_lived.extra, **({"user_id": str(user_id)} if user_id else {})},
         )
 
-    def can_refresh(self, tokens: TokenSet) -> bool:
-        return tokens.expires_at is not None and tokens.expires_at > self.clock()
-
     def refresh(self, tokens: TokenSet) -> TokenSet:
         """§3.1: th_refresh_token GET with the token itself; it must be unexpired and at least 24 hours old."""
         now = self.clock()
@@ -123,13 +108,7 @@ class ThreadsProvider(ContainerPublishing, Provider):
             params={"grant_type": "th_refresh_token", "access_token": tokens.access_token},
             classify=self.classify_token_error,
         )
-        fresh = self.parse_token_response(self.json(response))
-        return TokenSet(
-            access_token=fresh.access_token,
-            expires_at=fresh.expires_at,
-            scopes=tokens.scopes,
-            extra={**tokens.extra, **fresh.extra},
-        )
+        return renewed(tokens, self.parse_token_response(self.json(response)))
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
         me = self.graph_get("me", tokens.access_token, fields="id,username,name,threads_profile_picture_url")
@@ -150,27 +129,8 @@ class ThreadsProvider(ContainerPublishing, Provider):
 
     # -- publishing ------------------------------------------------------------------------------------
 
-    def publish(self, account: Account, post: OutboundPost) -> PublishResult:
-        """TEXT, IMAGE or VIDEO container, or children then a CAROUSEL (§3.2); then wait and publish."""
-        if len(post.media) > MAX_CAROUSEL_ITEMS:
-            raise RejectedError(f"Threads takes at most {MAX_CAROUSEL_ITEMS} items in one post.", platform=self.name)
-        if len(post.media) <= 1:
-            fields = self._media_fields(post.media[0], carousel_item=False) if post.media else {"media_type": "TEXT"}
-            fields["text"] = post.text
-            poll: dict[str, Any] = {
-                "stage": "container",
-                "container_id": self.create_container(account, fields),
-                "caption": post.text,
-            }
-        else:
-            children = [
-                self.create_container(account, self._media_fields(item, carousel_item=True)) for item in post.media
-            ]
-            poll = {"stage": "children", "children": children, "caption": post.text}
-        return self.start_publish(account, poll)
-
-    @staticmethod
-    def _media_fields(item: MediaItem, *, carousel_item: bool) -> dict[str, str]:
+    def media_fields(self, item: MediaItem, *, carousel_item: bool) -> dict[str, str]:
+        """An IMAGE or VIDEO container, or a carousel item; alt text on both (§3.2)."""
         fields: dict[str, str] = {"is_carousel_item": "true"} if carousel_item else {}
         if item.kind == "video":
             fields.update(media_type="VIDEO", video_url=item.url)
@@ -179,25 +139,3 @@ class ThreadsProvider(ContainerPublishing, Provider):
         if item.alt_text:
             fields["alt_text"] = item.alt_text
         return fields
-
-    # -- Graph helpers -----------------------------------------------------------------------------------
-
-    def graph_get(self, path: str, access_token: str, **params: Any) -> dict[str, Any]:
-        response = self.http.request(
-            "GET", f"{THREADS_API}/{path.lstrip('/')}", params={**params, "access_token": access_token},
-            classify=self.classify_error,
-        )
-        return self.json(response)
-
-    def graph_post(self, path: str, access_token: str, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.request(
-            "POST", f"{THREADS_API}/{path.lstrip('/')}", params={"access_token": access_token},
-            data=dict(data or {}), classify=self.classify_error,
-        )
-        return self.json(response)
-
-    def classify_error(self, response: requests.Response) -> ProviderError:
-        return classify_graph_error(self, response)
-
-    def classify_token_error(self, response: requests.Response) -> ProviderError:
-        return classify_meta_token_error(self, response)

@@ -3,11 +3,13 @@
 Every attempt is stored in `login_attempts`. When an account (by email) or a remote address has
 `max_failures` failures inside the last `window`, further attempts are refused — even with the right
 password — until enough of those failures are older than `window`. Refused attempts are not recorded,
-so hammering the form does not extend the lock-out.
+so hammering the form does not extend the lock-out. Attempts older than the window (or a day, whichever is
+longer) no longer matter and are pruned hourly by the scheduler.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,10 +23,14 @@ from stella.models import LoginAttempt, User
 from stella.services.errors import DomainError
 from stella.services.users import MAX_EMAIL_LENGTH, find_user_by_email
 
+log = logging.getLogger(__name__)
+
 INVALID_CREDENTIALS_MESSAGE = "The email address or password is not correct."
 DEACTIVATED_MESSAGE = "This account has been deactivated. Ask an administrator to reactivate it."
 # Stored addresses are capped so a hostile form cannot fill the table with megabytes per row.
 _MAX_STORED_EMAIL = MAX_EMAIL_LENGTH
+# Attempts are kept at least this long, even with a shorter window, so recent sign-in activity can be looked into.
+MIN_ATTEMPT_RETENTION = timedelta(days=1)
 
 
 class SignInError(DomainError):
@@ -52,6 +58,16 @@ class TooManyAttemptsError(SignInError):
 class ThrottlePolicy:
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
+
+
+def configured_policy() -> ThrottlePolicy:
+    """The throttle limits of the running app (`STELLA_LOGIN_MAX_FAILURES`, `STELLA_LOGIN_WINDOW_MINUTES`)."""
+    from stella import get_config
+
+    config = get_config()
+    return ThrottlePolicy(
+        max_failures=config.login_max_failures, window=timedelta(minutes=config.login_window_minutes)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -136,3 +152,19 @@ def _record(email: str, remote_addr: str, *, succeeded: bool, now: datetime) -> 
     db.session.add(LoginAttempt(email=email, remote_addr=remote_addr, succeeded=succeeded, created_at=now))
     db.session.flush()
 
+
+def prune_login_attempts(now: datetime, *, policy: ThrottlePolicy | None = None) -> int:
+    """Delete attempts older than max(throttle window, one day); return how many went.
+
+    Throttling only ever looks inside the window, so older rows decide nothing; without pruning the table grows
+    with every sign-in for ever. Flushes via a bulk DELETE; the caller (the scheduler job) commits.
+    """
+    window = (policy or configured_policy()).window
+    cutoff = now - max(window, MIN_ATTEMPT_RETENTION)
+    # No session objects to keep in step: nothing loads old attempts, so skip SQLAlchemy's synchronisation.
+    statement = sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)
+    result = db.session.execute(statement, execution_options={"synchronize_session": False})
+    removed = int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        log.info("pruned %d sign-in attempts older than %s", removed, cutoff.isoformat())
+    return removed

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from stella import create_app
 from stella.models import LoginAttempt, User
 from stella.services import users as user_service
-from stella.services.auth import DEACTIVATED_MESSAGE, INVALID_CREDENTIALS_MESSAGE
+from stella.services.auth import (
+    DEACTIVATED_MESSAGE,
+    INVALID_CREDENTIALS_MESSAGE,
+    ThrottlePolicy,
+    prune_login_attempts,
+)
 from stella.web.auth.views import safe_next
 from tests.conftest import make_test_config
 from tests.factories import DEFAULT_PASSWORD, make_user
@@ -328,3 +333,56 @@ def test_login_with_the_csrf_token_from_the_form_works(csrf_app, db):
     # Sign-out is a POST that needs the token too.
     assert client.post("/logout").status_code == 302
     assert client.get("/profile").status_code == 200
+
+
+# -- pruning old attempts ------------------------------------------------------------------------------
+
+
+def add_attempt(db, at, *, email="agent@example.com", succeeded=False):
+    db.session.add(LoginAttempt(email=email, remote_addr="10.0.0.9", succeeded=succeeded, created_at=at))
+    db.session.flush()
+
+
+def test_pruning_deletes_attempts_older_than_a_day_when_the_window_is_shorter(app, db, now):
+    for age in (timedelta(days=3), timedelta(days=1, seconds=1), timedelta(hours=23), timedelta(minutes=1)):
+        add_attempt(db, now - age)
+
+    removed = prune_login_attempts(now, policy=ThrottlePolicy(window=timedelta(minutes=15)))
+
+    assert removed == 2
+    assert [now - a.created_at for a in attempts(db)] == [timedelta(hours=23), timedelta(minutes=1)]
+
+
+def test_pruning_keeps_every_attempt_inside_a_window_longer_than_a_day(app, db, now):
+    add_attempt(db, now - timedelta(days=2, hours=12))
+    add_attempt(db, now - timedelta(days=3, seconds=1))
+
+    removed = prune_login_attempts(now, policy=ThrottlePolicy(window=timedelta(days=3)))
+
+    assert removed == 1
+    assert [now - a.created_at for a in attempts(db)] == [timedelta(days=2, hours=12)]
+
+
+def test_pruning_without_a_policy_uses_the_configured_window(app, db, now, monkeypatch):
+    from stella import CONFIG_KEY
+
+    monkeypatch.setitem(app.extensions, CONFIG_KEY, app.extensions[CONFIG_KEY].with_overrides(
+        login_window_minutes=3 * 24 * 60))
+    add_attempt(db, now - timedelta(days=2))
+    add_attempt(db, now - timedelta(days=4))
+
+    assert prune_login_attempts(now) == 1
+    assert [now - a.created_at for a in attempts(db)] == [timedelta(days=2)]
+
+
+def test_pruning_never_lifts_an_active_lockout(client, db, clock, now):
+    user = make_user("staff")
+    db.session.commit()
+    for _ in range(5):
+        post_login(client, user.email, "wrong password!")
+
+    prune_login_attempts(now, policy=ThrottlePolicy())
+    db.session.commit()
+
+    assert LOCKED_15 in post_login(client, user.email, DEFAULT_PASSWORD).get_data(as_text=True)
+    assert len(attempts(db, email=user.email)) == 5

@@ -10,9 +10,10 @@ import pytest
 import responses
 from responses import matchers
 
+from stella.providers._meta import GRAPH_URL
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, Profile, Target, TokenSet
 from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
-from stella.providers.facebook import GRAPH_URL, FacebookProvider
+from stella.providers.facebook import FacebookProvider
 from stella.providers.http import HttpClient
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)

@@ -10,9 +10,9 @@ import requests
 import responses
 from responses import matchers
 
+from stella.providers._meta import GRAPH_URL
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, Profile, TokenSet
 from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
-from stella.providers.facebook import GRAPH_URL
 from stella.providers.http import HttpClient
 from stella.providers.instagram import InstagramProvider
 
@@ -278,3 +278,17 @@ def test_an_invalid_token_is_auth_expired_without_the_token_in_the_message(provi
         provider.publish(ACCOUNT, OutboundPost(text="x", media=(IMAGE,)))
     assert LONG not in str(caught.value)
     assert "[redacted]" in str(caught.value)
+
+
+@responses.activate
+def test_publish_refuses_a_text_only_post_before_sending_anything(provider: InstagramProvider) -> None:
+    with pytest.raises(RejectedError, match="Instagram needs at least one photo or video"):
+        provider.publish(ACCOUNT, OutboundPost(text="Just words"))
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_publish_refuses_more_than_ten_carousel_items_before_sending_anything(provider: InstagramProvider) -> None:
+    with pytest.raises(RejectedError, match="Instagram takes at most 10 items"):
+        provider.publish(ACCOUNT, OutboundPost(text="Eleven", media=(IMAGE,) * 11))
+    assert len(responses.calls) == 0

@@ -234,5 +234,13 @@ def test_rules_count_emoji_by_their_utf8_length() -> None:
     from stella.providers.rules import text_length
 
     rules = ThreadsProvider.rules
-    assert rules.max_chars == 500 and rules.counting == "utf8_bytes"
+    assert rules.max_chars == 500 and rules.counting == "chars_emoji_utf8"
     assert text_length("🏡" * 2, rules.counting) == 8
+    assert text_length("Café", rules.counting) == 4  # accents are one character, not two bytes
+
+
+@responses.activate
+def test_publish_refuses_more_than_twenty_carousel_items_before_sending_anything(provider: ThreadsProvider) -> None:
+    with pytest.raises(RejectedError, match="Threads takes at most 20 items"):
+        provider.publish(ACCOUNT, OutboundPost(text="Many", media=(IMAGE,) * 21))
+    assert len(responses.calls) == 0

@@ -6,19 +6,23 @@ import pytest
 
 from stella.providers.base import MediaItem, OutboundPost, PlatformRules
 from stella.providers.linkedin import LinkedInProvider
+from stella.providers.threads import ThreadsProvider
 from stella.providers.rules import (
     Problem,
+    count_chars_emoji_utf8,
     count_graphemes,
     count_utf16,
     count_utf8_bytes,
     count_x_weighted,
     counted_length,
     find_urls,
+    is_emoji,
     text_length,
     validate,
 )
 from stella.providers.tiktok import TikTokProvider
 from stella.providers.x import XProvider
+from stella.sandbox.platforms.threads import text_length as sandbox_threads_length
 
 FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # man ZWJ woman ZWJ girl
 THUMBS_MEDIUM = "\U0001F44D\U0001F3FD"  # thumbs up + skin tone
@@ -72,6 +76,50 @@ def test_utf16_counts_astral_characters_as_two_units() -> None:
 
 def test_utf8_bytes_counts_encoded_length() -> None:
     assert count_utf8_bytes("aé\U0001F600") == 1 + 2 + 4
+
+
+# -- Threads: characters, emoji by their UTF-8 length ---------------------------------------------------
+
+THREADS_CASES = [
+    ("", 0),
+    ("Café à vendre", 13),  # accented letters count 1, not their 2 UTF-8 bytes
+    ("你好", 2),
+    ("\U00020000", 1),  # a CJK Extension B ideograph is astral but no emoji
+    ("°C and ©", 8),  # symbols that are not emoji count 1
+    (E_ACUTE_DECOMPOSED, 2),  # each code point of a non-emoji cluster counts
+    ("\U0001F3E1", 4),
+    ("a\U0001F3E1b", 6),
+    ("\u2600", 3),  # a Miscellaneous Symbols emoji: 3 bytes
+    ("\u2B50", 3),  # default emoji presentation outside the emoji blocks
+    ("\u00A9\uFE0F", 5),  # © made an emoji by the presentation selector weighs 2 + 3 bytes
+    (FAMILY, 18),  # the whole ZWJ sequence weighs its bytes
+    (THUMBS_MEDIUM, 8),
+    (FLAG_FR, 8),
+    (KEYCAP_ONE, 7),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), THREADS_CASES)
+def test_threads_counts_characters_and_emoji_as_their_utf8_length(text: str, expected: int) -> None:
+    assert count_chars_emoji_utf8(text) == expected
+    assert text_length(text, "chars_emoji_utf8") == expected
+
+
+@pytest.mark.parametrize(("text", "_expected"), THREADS_CASES)
+def test_threads_sandbox_counts_exactly_like_the_composer(text: str, _expected: int) -> None:
+    assert sandbox_threads_length(text) == counted_length(ThreadsProvider.rules, text)
+
+
+def test_is_emoji_tells_emoji_from_letters_and_plain_symbols() -> None:
+    assert all(is_emoji(c) for c in ("\U0001F600", FAMILY, FLAG_FR, KEYCAP_ONE, "\u2764\uFE0F", "\u231A"))
+    assert not any(is_emoji(c) for c in ("a", "é", "你", "\u00A9", "\u00B0", "\u2122", "\U00020000"))
+
+
+def test_threads_limit_accepts_500_accented_letters_and_refuses_126_emoji() -> None:
+    rules = ThreadsProvider.rules
+    assert validate(rules, OutboundPost(text="é" * 500), platform="Threads") == []
+    problems = validate(rules, OutboundPost(text="\U0001F3E1" * 126), platform="Threads")
+    assert [p.message for p in problems] == ["Threads allows 500 characters; this post has 504."]
 
 
 # -- X weighted counting ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from stella.providers.rules import find_urls, graphemes
+from stella.providers.rules import count_chars_emoji_utf8, find_urls
 from stella.sandbox import core
 from stella.sandbox.platforms.facebook import (
     expired_token_error,
@@ -63,12 +63,8 @@ bp = Blueprint("sandbox_threads", __name__)
 
 
 def text_length(text: str) -> int:
-    """§3.3: characters, except that an emoji counts as its UTF-8 byte length."""
-    total = 0
-    for cluster in graphemes(text):
-        emoji = any(ord(c) >= 0x1F000 or 0x2600 <= ord(c) <= 0x27BF or ord(c) == 0xFE0F for c in cluster)
-        total += len(cluster.encode("utf-8")) if emoji else len(cluster)
-    return total
+    """§3.3: characters, except that an emoji counts as its UTF-8 byte length (the counter Stella checks with)."""
+    return count_chars_emoji_utf8(text)
 
 
 def graph_routes(rule: str, **options: Any) -> Callable[[Callable[..., Response]], Callable[..., Response]]:

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from stella.models.user import ROLES
 from stella.permissions import ROLE_DESCRIPTIONS
+from stella.web.forms import CsrfOnlyForm
 
 ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
 
@@ -31,8 +32,8 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False)
 
 
-class ConfirmForm(FlaskForm):
-    """An empty form: only the CSRF token, for the deactivate/reactivate buttons."""
+class ConfirmForm(CsrfOnlyForm):
+    """The deactivate/reactivate buttons."""
 
 
 def role_help() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from stella.permissions import ROLE_DESCRIPTIONS, Ability, requires
 from stella.services import users as user_service
 from stella.services.errors import DomainError, NotFoundError
 from stella.web.admin.forms import ConfirmForm, CreateUserForm, RoleForm, role_help
-from stella.web.auth.forms import show_domain_error
+from stella.web.forms import show_domain_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -105,43 +106,48 @@ def new_user() -> Any:
     return render_template("admin/new_user.html", form=form, role_help=role_help()), status
 
 
+def _apply(user_id: uuid.UUID, change: Callable[[User], object], message: Callable[[User], str]) -> Any:
+    """Run one user-service change on the user, commit it, and answer with the row (htmx) or a flash."""
+    user = _load(user_id)
+    try:
+        change(user)
+    except DomainError as error:
+        db.session.rollback()
+        # The rollback expired `user`; load it again to show the row as it really is.
+        return _after_change(_load(user_id), error=error.message)
+    db.session.commit()
+    return _after_change(user, message=message(user))
+
+
 @bp.post("/users/<uuid:user_id>/role")
 @requires(Ability.MANAGE_USERS)
 def change_role(user_id: uuid.UUID) -> Any:
-    user = _load(user_id)
     form = RoleForm()
     if not form.validate_on_submit():
-        return _after_change(user, error="That form expired; reload the page and try again.")
-    try:
-        user_service.change_role(user, form.role.data or "", actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        return _after_change(_load(user_id), error=error.message)
-    db.session.commit()
-    return _after_change(user, message=f"{user.email} is now {user.role}.")
+        return _after_change(_load(user_id), error="That form expired; reload the page and try again.")
+    role = form.role.data or ""
+    return _apply(
+        user_id,
+        lambda user: user_service.change_role(user, role, actor=current_user),
+        lambda user: f"{user.email} is now {user.role}.",
+    )
 
 
 @bp.post("/users/<uuid:user_id>/deactivate")
 @requires(Ability.MANAGE_USERS)
 def deactivate(user_id: uuid.UUID) -> Any:
-    user = _load(user_id)
-    try:
-        user_service.deactivate_user(user, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        return _after_change(_load(user_id), error=error.message)
-    db.session.commit()
-    return _after_change(user, message=f"{user.email} was deactivated and signed out everywhere.")
+    return _apply(
+        user_id,
+        lambda user: user_service.deactivate_user(user, actor=current_user),
+        lambda user: f"{user.email} was deactivated and signed out everywhere.",
+    )
 
 
 @bp.post("/users/<uuid:user_id>/reactivate")
 @requires(Ability.MANAGE_USERS)
 def reactivate(user_id: uuid.UUID) -> Any:
-    user = _load(user_id)
-    try:
-        user_service.reactivate_user(user, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        return _after_change(_load(user_id), error=error.message)
-    db.session.commit()
-    return _after_change(user, message=f"{user.email} can sign in again.")
+    return _apply(
+        user_id,
+        lambda user: user_service.reactivate_user(user, actor=current_user),
+        lambda user: f"{user.email} can sign in again.",
+    )

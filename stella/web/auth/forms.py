@@ -1,12 +1,10 @@
-"""Sign-in form, and the helper every Stella form uses to show a service's `DomainError`."""
+"""The sign-in form. Helpers shared by every form live in `stella.web.forms`."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
-
-from stella.services.errors import DomainError
 
 
 class LoginForm(FlaskForm):
@@ -22,12 +20,3 @@ class LoginForm(FlaskForm):
     )
     next = HiddenField()
 
-
-def show_domain_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's message under the field it names, or at the top of the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        # WTForms makes `errors` a tuple until validation has run; a list is needed to append.
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user
 from stella.extensions import db
 from stella.services import users as user_service
 from stella.services.errors import DomainError
-from stella.web.auth.forms import show_domain_error
+from stella.web.forms import show_domain_error
 from stella.web.profile.forms import PasswordForm, ProfileForm
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
