@@ -61,7 +61,7 @@ class ThrottlePolicy:
 
 
 def configured_policy() -> ThrottlePolicy:
-    """The throttle limits of the running app (`STELLA_LOGIN_MAX_FAILURES`, `STELLA_LOGIN_WINDOW_MINUTES`)."""
+    """The throttle limits of the running app (Config.login_max_failures / login_window_minutes)."""
     from stella import get_config
 
     config = get_config()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from stella import get_config
 from stella.extensions import db
 from stella.permissions import public
-from stella.services.auth import SignInError, ThrottlePolicy, TooManyAttemptsError, authenticate
+from stella.services.auth import SignInError, TooManyAttemptsError, authenticate, configured_policy
 from stella.web.auth.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -21,13 +20,6 @@ bp = Blueprint("auth", __name__)
 def current_time() -> datetime:
     """The clock the sign-in views pass to services (tests replace it)."""
     return datetime.now(timezone.utc)
-
-
-def throttle_policy() -> ThrottlePolicy:
-    config = get_config()
-    return ThrottlePolicy(
-        max_failures=config.login_max_failures, window=timedelta(minutes=config.login_window_minutes)
-    )
 
 
 def safe_next(target: str | None) -> str:
@@ -60,7 +52,7 @@ def login() -> Response | tuple[str, int]:
                 form.password.data or "",
                 remote_addr=request.remote_addr or "unknown",
                 now=current_time(),
-                policy=throttle_policy(),
+                policy=configured_policy(),
             )
         except SignInError as refused:
             db.session.commit()  # keep the failed attempt: it is what the throttle counts
