@@ -376,8 +376,13 @@ class Provider:
     def classify_token_error(self, response: requests.Response) -> ProviderError:
         """Errors from the token endpoint (RFC 6749 §5.2 shape by default)."""
         body = safe_json(response)
-        error = str(body.get("error") or "")
-        description = str(body.get("error_description") or body.get("message") or error or response.reason)
+        raw = body.get("error")
+        if isinstance(raw, Mapping):  # an API-style envelope ({"error": {"code", "message", ...}}) from a token call
+            error = str(raw.get("code") or raw.get("type") or "")
+            description = str(raw.get("message") or error or response.reason)
+        else:
+            error = str(raw or "")
+            description = str(body.get("error_description") or body.get("message") or error or response.reason)
         if response.status_code >= 500:
             return TransientError(f"{self.display_name} is having trouble ({response.status_code}).", platform=self.name)
         if response.status_code == 429:

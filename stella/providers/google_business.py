@@ -254,8 +254,9 @@ def _location_target(account_name: str, location: Mapping[str, Any]) -> Target:
         id=parent,
         name=str(location.get("title") or location_name),
         kind="location",
-        handle=str(locality) if locality else None,
+        handle=None,  # a location has no handle; its town is shown beside it instead
         metadata={
+            "locality": str(locality) if locality else None,
             "account_id": account_id,
             "location_id": location_id,
             "location_name": location_name,

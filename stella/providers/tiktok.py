@@ -118,7 +118,7 @@ class TikTokProvider(Provider):
         query = urlencode(
             {
                 "client_key": self.credentials.client_id,
-                "scope": self.scope_separator.join(self.scopes),
+                "scope": self.scope_separator.join(self.requested_scopes),
                 "response_type": "code",
                 "redirect_uri": redirect_uri,
                 "state": state,
@@ -410,8 +410,11 @@ class TikTokProvider(Provider):
 
     def classify_token_error(self, response: requests.Response) -> ProviderError:
         body = safe_json(response)
-        if isinstance(body.get("error"), str):
-            return self._oauth_error(str(body["error"]), str(body.get("error_description") or ""))
+        error = body.get("error")
+        if isinstance(error, str):
+            return self._oauth_error(error, str(body.get("error_description") or ""))
+        if isinstance(error, Mapping):  # doc §6.5: the API envelope can come back from the token endpoint too
+            return self._api_error(response.status_code, error)
         return super().classify_token_error(response)
 
     def _api_error(self, status: int, error: Mapping[str, Any]) -> ProviderError:

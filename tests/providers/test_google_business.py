@@ -88,6 +88,8 @@ def test_accounts_and_locations_become_targets_with_all_three_id_forms(provider:
     assert target.metadata["account_id"] == "1122334455"
     assert target.metadata["post_parent"] == PARENT
     assert target.metadata["maps_uri"] == "https://maps.google.com/maps?cid=123"
+    # A location has no handle (so nothing reads "@Boston"); its town travels as metadata.
+    assert target.handle is None and target.metadata["locality"] == "Boston"
 
 
 @responses.activate

@@ -13,6 +13,7 @@ from responses import matchers
 
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, TokenSet
 from stella.providers.errors import (
+    ProviderError,
     AuthExpiredError,
     RateLimitedError,
     RejectedError,
@@ -362,3 +363,13 @@ def test_internal_error_is_transient(provider: TikTokProvider) -> None:
         "code": "internal_error", "message": "Something went wrong. Please try again later.", "log_id": "x"}})
     with pytest.raises(TransientError):
         provider.check_publish(ACCOUNT, POLL)
+
+
+@responses.activate
+def test_a_refresh_refused_in_the_api_envelope_reads_as_a_sentence(provider: TikTokProvider) -> None:
+    responses.post("https://open.tiktokapis.com/v2/oauth/token/", status=400, json={
+        "data": {}, "error": {"code": "invalid_params", "message": "refresh token revoked", "log_id": "L42"}})
+    with pytest.raises(ProviderError) as exc:
+        provider.refresh(TokenSet(access_token="a", refresh_token="r-token"))
+    assert "refresh token revoked" in exc.value.message
+    assert "log_id" not in exc.value.message and "L42" not in exc.value.message

@@ -227,3 +227,15 @@ def test_calls_reuse_one_session_per_thread_and_never_keep_platform_cookies():
     thread.start()
     thread.join()
     assert others[0] is not first
+
+
+def test_a_token_endpoint_error_in_an_api_envelope_shows_its_message_not_the_raw_body():
+    provider = Provider.__new__(Provider)
+    provider.display_name = "Demo"  # type: ignore[misc]
+    provider.name = "demo"  # type: ignore[misc]
+    response = requests.Response()
+    response.status_code = 400
+    response._content = b'{"error": {"code": "invalid_params", "message": "refresh token revoked", "log_id": "L123"}}'
+    error = provider.classify_token_error(response)
+    assert "refresh token revoked" in error.message
+    assert "L123" not in error.message and "{" not in error.message
