@@ -6,10 +6,11 @@ Nothing else in Stella reads `os.environ`: code that needs a setting receives th
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
 
@@ -43,6 +44,9 @@ class Config:
     instance_path: Path = DEFAULT_INSTANCE_PATH
     # Per-platform OAuth client credentials, keyed by provider name (`STELLA_<NAME>_CLIENT_ID`/`_SECRET`).
     provider_credentials: Mapping[str, ProviderCredentials] = field(default_factory=dict)
+    # Per-platform deployment options, keyed by provider name then option (`scopes`, `login_config_id`,
+    # `api_url`), from `STELLA_<NAME>_SCOPES`, `_LOGIN_CONFIG_ID`, `_API_URL`; see `PROVIDER_OPTIONS`.
+    provider_options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     testing: bool = False
     csrf_enabled: bool = True
     login_max_failures: int = 5
@@ -103,6 +107,7 @@ class Config:
             allow_private_hosts=_flag(env, "STELLA_ALLOW_PRIVATE_HOSTS", default=False),
             instance_path=instance,
             provider_credentials=_provider_credentials(env),
+            provider_options=_provider_options(env),
             session_cookie_secure=production,
             http_connect_timeout=_seconds(env, "STELLA_HTTP_CONNECT_TIMEOUT", default=5.0),
             http_read_timeout=_seconds(env, "STELLA_HTTP_READ_TIMEOUT", default=30.0),
@@ -151,6 +156,98 @@ def _provider_credentials(env: Mapping[str, str]) -> dict[str, ProviderCredentia
         name = key[len("STELLA_"):-len("_CLIENT_ID")].lower()
         secret = env.get(f"STELLA_{name.upper()}_CLIENT_SECRET", "").strip()
         found[name] = ProviderCredentials(client_id=value.strip(), client_secret=secret)
+    return found
+
+
+# -- per-platform options -----------------------------------------------------------------------------------
+
+# RFC 6749 §3.3 scope-token characters; commas and whitespace separate tokens here.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+")
+# Pinterest's production API and its API Sandbox for Trial apps
+# (developers.pinterest.com/docs/developer-tools/sandbox/).
+PINTEREST_API_URLS = ("https://api.pinterest.com", "https://api-sandbox.pinterest.com")
+
+
+def _parse_scopes(name: str, raw: str) -> str:
+    tokens = [t for t in re.split(r"[\s,]+", raw.strip()) if t]
+    bad = [t for t in tokens if not _SCOPE_TOKEN.fullmatch(t)]
+    if bad:
+        raise ConfigError(f"{name} holds a scope with characters OAuth does not allow: {bad[0]!r}.")
+    # Keep the administrator's order (some consent screens show it) but drop repeats.
+    return " ".join(dict.fromkeys(tokens))
+
+
+def _parse_login_config_id(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value.isdigit() or not value.isascii():
+        raise ConfigError(
+            f"{name} must be the numeric Configuration ID shown under Facebook Login for Business → "
+            f"Configurations (got {value!r})."
+        )
+    return value
+
+
+def _parse_pinterest_api_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    # Accept the base URL as Pinterest's docs print it, with the API version.
+    if value.endswith("/v5"):
+        value = value[: -len("/v5")]
+    if value not in PINTEREST_API_URLS:
+        allowed = " or ".join(PINTEREST_API_URLS)
+        raise ConfigError(f"{name} must be {allowed} (got {raw.strip()!r}).")
+    return value
+
+
+@dataclass(frozen=True)
+class ProviderOption:
+    """One `STELLA_<NAME>_<SUFFIX>` setting: the option key providers read, who may set it, how it is checked."""
+
+    key: str
+    suffix: str
+    parse: Callable[[str, str], str]
+    # Provider names the option applies to; None means every OAuth platform.
+    platforms: frozenset[str] | None
+    applies_to: str
+
+
+PROVIDER_OPTIONS: tuple[ProviderOption, ...] = (
+    ProviderOption("scopes", "_SCOPES", _parse_scopes, None, "OAuth platforms"),
+    # Meta's Facebook Login for Business takes its permissions from a configuration (FLfB docs).
+    ProviderOption("login_config_id", "_LOGIN_CONFIG_ID", _parse_login_config_id,
+                   frozenset({"facebook", "instagram"}), "Facebook and Instagram"),
+    ProviderOption("api_url", "_API_URL", _parse_pinterest_api_url, frozenset({"pinterest"}), "Pinterest"),
+)
+
+
+def _provider_options(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`STELLA_<NAME>_<OPTION>` settings, checked: an unknown platform or a misplaced option is a startup error
+    rather than a setting silently ignored. Empty values mean "use the default"."""
+    # Imported here: the registry is the one list of platform names, and config must stay importable first.
+    from stella.providers import PROVIDERS_BY_NAME
+
+    found: dict[str, dict[str, str]] = {}
+    for key, raw in sorted(env.items()):
+        if not key.startswith("STELLA_") or not raw.strip():
+            continue
+        for option in PROVIDER_OPTIONS:
+            if not key.endswith(option.suffix):
+                continue
+            name = key[len("STELLA_"):-len(option.suffix)].lower()
+            cls = PROVIDERS_BY_NAME.get(name)
+            if cls is None:
+                known = ", ".join(f"STELLA_{n.upper()}{option.suffix}" for n in PROVIDERS_BY_NAME)
+                raise ConfigError(f"{key} names no platform Stella knows (one of {known}).")
+            if cls.auth_style != "oauth2" or (option.platforms is not None and name not in option.platforms):
+                raise ConfigError(f"{key} is not used: only {option.applies_to} take this setting.")
+            found.setdefault(name, {})[option.key] = option.parse(key, raw)
+    for name, options in found.items():
+        if "scopes" in options and "login_config_id" in options:
+            # Facebook Login for Business takes its permissions from the configuration, never from `scope`.
+            upper = name.upper()
+            raise ConfigError(
+                f"Set STELLA_{upper}_SCOPES or STELLA_{upper}_LOGIN_CONFIG_ID, not both: with a Login for Business "
+                "configuration the permissions are the ones chosen in that configuration."
+            )
     return found
 
 

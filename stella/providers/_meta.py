@@ -11,6 +11,7 @@ import json as jsonlib
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import requests
 
@@ -217,6 +218,35 @@ class MetaGraphProvider(GraphApiProvider):
 
     # -- authorization ---------------------------------------------------------------------------------
 
+    @property
+    def login_config_id(self) -> str | None:
+        """The Facebook Login for Business configuration (`STELLA_<NAME>_LOGIN_CONFIG_ID`), when one is set."""
+        return self.options.get("login_config_id") or None
+
+    @property
+    def requested_scopes(self) -> tuple[str, ...]:
+        """With a Login for Business configuration the permissions are the configuration's, granted all or nothing
+        (FLfB docs): Stella then checks only the ones publishing needs, rather than its own wish list."""
+        if self.login_config_id:
+            return tuple(sorted(self.required_scopes))
+        return super().requested_scopes
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_challenge: str | None = None) -> str:
+        """The Facebook Login dialog; with a Login for Business configuration, `config_id` replaces `scope`."""
+        if not self.login_config_id:
+            return super().authorization_url(redirect_uri=redirect_uri, state=state, code_challenge=code_challenge)
+        # platform-verification.md item 2: Facebook Login for Business "no longer uses scope ... requires config_id"
+        # (restfb #1529): the configuration holds the permissions, so `scope` is omitted, not sent alongside.
+        params = {
+            "client_id": self.credentials.client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "state": state,
+            "config_id": self.login_config_id,
+            **self.extra_authorize_params,
+        }
+        return self.http.browser_url(f"{self.authorize_url}?{urlencode(params)}")
+
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         """Code → short-lived user token → long-lived (~60 days) user token, with the permissions granted."""
         code = strip_redirect_suffix(code)
@@ -227,6 +257,15 @@ class MetaGraphProvider(GraphApiProvider):
         tokens = self._long_lived(str(short["access_token"]))
         granted = self._granted_permissions(tokens.access_token)
         missing = self.required_scopes - granted
+        if missing and self.login_config_id:
+            # Nothing the user can untick: the configuration itself lacks the permission.
+            raise RejectedError(
+                f"{self.display_name} did not grant {', '.join(sorted(missing))}, which Stella needs to publish. "
+                "Add it to the Facebook Login for Business configuration named in "
+                f"STELLA_{self.name.upper()}_LOGIN_CONFIG_ID, then connect again.",
+                platform=self.name,
+                code="permissions_declined",
+            )
         if missing:
             raise RejectedError(
                 f"{self.display_name} did not grant {', '.join(sorted(missing))}, which Stella needs to publish. "

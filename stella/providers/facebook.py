@@ -35,7 +35,9 @@ class FacebookProvider(MetaGraphProvider):
     setup_notes = (
         "Create a Business app at developers.facebook.com, add the Facebook Login for Business product with "
         "this callback URL, and request pages_show_list, pages_manage_posts, pages_read_engagement, "
-        "read_insights and publish_video. You need the CREATE_CONTENT task on each Page you connect."
+        "read_insights and publish_video. You need the CREATE_CONTENT task on each Page you connect. If Meta "
+        "shows “It looks like this app isn't available”, create a Login for Business configuration (User access "
+        "token, those permissions) and set STELLA_FACEBOOK_LOGIN_CONFIG_ID to its ID."
     )
     rules = PlatformRules(
         max_chars=63206,  # §2.3 (Postiz maxLength)

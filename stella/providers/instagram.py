@@ -33,7 +33,9 @@ class InstagramProvider(ContainerPublishing, MetaGraphProvider):
         "Uses Facebook Login for Business: in your Meta app at developers.facebook.com add Facebook Login for "
         "Business and the Instagram API, and request instagram_basic, instagram_content_publish, pages_show_list, "
         "pages_read_engagement and instagram_manage_insights. The Instagram account must be a professional "
-        "account linked to a Facebook Page you manage."
+        "account linked to a Facebook Page you manage. If Meta shows “It looks like this app isn't available”, "
+        "create a Login for Business configuration (User access token, those permissions) and set "
+        "STELLA_INSTAGRAM_LOGIN_CONFIG_ID to its ID."
     )
     rules = PlatformRules(
         max_chars=2200,  # §1.3

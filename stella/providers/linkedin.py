@@ -41,6 +41,17 @@ LINKEDIN_VERSION = "202609"
 # doc §4.1: roles that may post as an organization.
 POSTING_ROLES = frozenset({"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER",
                            "RECRUITING_POSTER"})
+# The self-serve member app: OIDC identity and posting as the member.
+MEMBER_SCOPES = ("openid", "profile", "w_member_social")
+# A Community Management app (platform-verification.md item 1; Postiz's LinkedIn Page provider asks for these
+# without `openid`). r_basicprofile is what identifies the member there (GET /v2/me), ⚠️ as third-party clients
+# report it on Community Management apps' Auth tab (verbb/social-poster #52), not as LinkedIn documents it.
+PAGE_SCOPES = ("r_basicprofile", "w_member_social", "w_organization_social", "rw_organization_admin",
+               "r_organization_social")
+# doc §4.1: listing the member's organizations (organizationAcls) needs one of these.
+ORGANIZATION_ADMIN_SCOPES = frozenset({"rw_organization_admin", "r_organization_admin"})
+# doc §4.1 (Postiz): /v2/me fields readable with r_basicprofile; parentheses and commas stay unencoded (Rest.li).
+ME_PROJECTION = "(id,localizedFirstName,localizedLastName,vanityName)"
 # doc §4.5: invalid (65600) and revoked (65601) access tokens.
 EXPIRED_TOKEN_CODES = frozenset({65600, 65601, 65602})
 MAX_VIDEO_BYTES = 500 * 1024 * 1024
@@ -83,10 +94,11 @@ class LinkedInProvider(Provider):
     token_url = "https://www.linkedin.com/oauth/v2/accessToken"
     # doc §4.1 names no revocation endpoint: members remove the app in their LinkedIn settings.
     revoke_url = None
-    # Identity (OIDC), posting as member and as organization, listing the member's organizations,
-    # and reading organization post statistics later.
-    scopes = ("openid", "profile", "w_member_social", "w_organization_social", "rw_organization_admin",
-              "r_organization_social")
+    # platform-verification.md item 1: LinkedIn refuses a whole authorization that asks for any scope the app lacks,
+    # and the Community Management API (organization scopes) must be the only product on its app. So the default
+    # is the self-serve member set (products "Sign In with LinkedIn using OpenID Connect" + "Share on LinkedIn");
+    # a Page-posting deployment uses a Community Management app and sets STELLA_LINKEDIN_SCOPES to PAGE_SCOPES.
+    scopes = MEMBER_SCOPES
     scope_separator = " "
     # doc §4.1: PKCE is not used for LinkedIn's server-side code flow.
     uses_pkce = False
@@ -98,9 +110,12 @@ class LinkedInProvider(Provider):
 
     developer_portal = "https://www.linkedin.com/developers/apps"
     setup_notes = (
-        "Create an app in the LinkedIn Developer Portal linked to your company Page, then add the products "
-        "“Sign In with LinkedIn using OpenID Connect”, “Share on LinkedIn” and “Community Management API” "
-        "(for posting as the Page)."
+        "To post as members: create an app linked to your company Page (a Page super admin must verify it), add "
+        "the products “Sign In with LinkedIn using OpenID Connect” and “Share on LinkedIn” — that is all the "
+        "default scopes need. To post as a company Page instead: use a separate app whose only product is the "
+        "“Community Management API” (LinkedIn vets access), and set STELLA_LINKEDIN_SCOPES to "
+        "“r_basicprofile w_member_social w_organization_social rw_organization_admin r_organization_social”. "
+        "LinkedIn refuses the whole sign-in if Stella asks for a scope the app does not have."
     )
     rules = PlatformRules(
         max_chars=3000,  # doc §4.3
@@ -128,7 +143,16 @@ class LinkedInProvider(Provider):
     # -- authorization -------------------------------------------------------------------------------------
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
-        """The signed-in member (OpenID Connect userinfo); the author URN is `urn:li:person:{sub}`."""
+        """The signed-in member; the author URN is `urn:li:person:{id}`.
+
+        With `openid` requested this is OpenID Connect userinfo. A Community Management app cannot have `openid`
+        (platform-verification.md item 1), so it reads `GET /v2/me` instead, which r_basicprofile allows.
+        """
+        if "openid" in self.requested_scopes:
+            return self._oidc_profile(tokens)
+        return self._me_profile(tokens)
+
+    def _oidc_profile(self, tokens: TokenSet) -> Profile:
         response = self.http.request(
             "GET", f"{API}/v2/userinfo", headers=self.bearer(tokens.access_token), classify=self.classify_error
         )
@@ -136,17 +160,26 @@ class LinkedInProvider(Provider):
         sub = str(body.get("sub") or "")
         if not sub:
             raise RejectedError("LinkedIn did not say who signed in.", platform=self.name)
-        urn = f"urn:li:person:{sub}"
-        return Profile(
-            platform_account_id=urn,
-            # doc §4.1: the vanity name needs a restricted permission; most apps cannot read a handle.
-            handle=None,
-            display_name=body.get("name") or " ".join(
-                p for p in (body.get("given_name"), body.get("family_name")) if p
-            ) or None,
-            avatar_url=body.get("picture"),
-            metadata={"author_urn": urn, "member_urn": urn, "kind": "member"},
+        name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
+        # doc §4.1: the vanity name needs a restricted permission; a member-only app cannot read a handle.
+        return _member_profile(sub, handle=None, display_name=name or None, avatar_url=body.get("picture"))
+
+    def _me_profile(self, tokens: TokenSet) -> Profile:
+        response = self.http.request(
+            "GET",
+            f"{API}/v2/me?projection={ME_PROJECTION}",
+            headers=self.bearer(tokens.access_token),
+            classify=self.classify_error,
         )
+        body = self.json(response)
+        member_id = str(body.get("id") or "")
+        if not member_id:
+            raise RejectedError("LinkedIn did not say who signed in.", platform=self.name)
+        name = " ".join(
+            str(p) for p in (body.get("localizedFirstName"), body.get("localizedLastName")) if p
+        )
+        return _member_profile(member_id, handle=body.get("vanityName") or None, display_name=name or None,
+                               avatar_url=None)
 
     def list_targets(self, tokens: TokenSet, profile: Profile) -> list[Target]:
         """The member's own feed, then each organization Page the member may post for."""
@@ -158,6 +191,9 @@ class LinkedInProvider(Provider):
             avatar_url=profile.avatar_url,
             metadata={**dict(profile.metadata), "author_urn": profile.platform_account_id, "kind": "member"},
         )
+        if not ORGANIZATION_ADMIN_SCOPES & set(self.requested_scopes):
+            # A member-only app was never granted organization access: asking would only fail.
+            return [member]
         return [member, *self._organizations(tokens, profile)]
 
     def _organizations(self, tokens: TokenSet, profile: Profile) -> list[Target]:
@@ -416,6 +452,18 @@ class LinkedInProvider(Provider):
         now = self.clock()
         midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         return max(60.0, (midnight - now).total_seconds())
+
+
+def _member_profile(member_id: str, *, handle: str | None, display_name: str | None,
+                    avatar_url: str | None) -> Profile:
+    urn = f"urn:li:person:{member_id}"
+    return Profile(
+        platform_account_id=urn,
+        handle=handle,
+        display_name=display_name,
+        avatar_url=avatar_url,
+        metadata={"author_urn": urn, "member_urn": urn, "kind": "member"},
+    )
 
 
 def _logo_url(details: Mapping[str, Any]) -> str | None:

@@ -101,7 +101,7 @@ class MastodonProvider(Provider):
             json={
                 "client_name": CLIENT_NAME,
                 "redirect_uris": redirect_uri,
-                "scopes": self.scope_separator.join(self.scopes),
+                "scopes": self.scope_separator.join(self.requested_scopes),
             },
             classify=self.classify_error,
         )
@@ -118,7 +118,7 @@ class MastodonProvider(Provider):
             "response_type": "code",
             "client_id": self.credentials.client_id,
             "redirect_uri": redirect_uri,
-            "scope": self.scope_separator.join(self.scopes),
+            "scope": self.scope_separator.join(self.requested_scopes),
             "state": state,
         }
         if code_challenge:

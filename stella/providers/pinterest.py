@@ -34,7 +34,8 @@ from stella.providers.errors import (
     TransientError,
 )
 
-API = "https://api.pinterest.com/v5"
+API_HOST = "https://api.pinterest.com"
+API = f"{API_HOST}/v5"
 PIN_URL = "https://www.pinterest.com/pin/{id}/"
 
 MAX_TITLE_CHARS = 100  # §2.3
@@ -57,6 +58,7 @@ class PinterestProvider(Provider):
     color = "#E60023"
 
     authorize_url = "https://www.pinterest.com/oauth/"
+    # The production default; `token_request` follows STELLA_PINTEREST_API_URL (see there).
     token_url = f"{API}/oauth/token"
     # §2.1: publish (pins:write, boards:read for the board picker), read pins and the account for metrics.
     scopes = ("boards:read", "pins:read", "pins:write", "user_accounts:read")
@@ -70,7 +72,9 @@ class PinterestProvider(Provider):
         "Create an app at developers.pinterest.com, add Stella's callback URL as a redirect URI and request the "
         "boards:read, pins:read, pins:write and user_accounts:read scopes. New apps get Trial access, and the "
         "production API refuses to create pins for Trial apps (error 29): apply for Standard access with a demo "
-        "video of the sign-in and posting flow."
+        "video of the sign-in and posting flow. To record that demo with a Trial app, set "
+        "STELLA_PINTEREST_API_URL=https://api-sandbox.pinterest.com (pins made there are visible only to you), "
+        "then unset it and reconnect once Standard access is granted."
     )
     rules = PlatformRules(
         max_chars=MAX_DESCRIPTION_CHARS,
@@ -89,7 +93,25 @@ class PinterestProvider(Provider):
         ),
     )
 
+    @property
+    def api(self) -> str:
+        """The API base: production, or Pinterest's API Sandbox when STELLA_PINTEREST_API_URL names it (a Trial app
+        cannot create pins in production, platform-verification.md item 4). The Config checked the host."""
+        return f"{self.options.get('api_url') or API_HOST}/v5"
+
+    @property
+    def uses_api_sandbox(self) -> bool:
+        return not self.api.startswith(f"{API_HOST}/")
+
     # -- authorization ----------------------------------------------------------------------------------
+
+    def token_request(
+        self, form: Mapping[str, str], *, method: str = "POST", url: str | None = None
+    ) -> dict[str, Any]:
+        # Tokens for the API Sandbox come from its own token endpoint, while the consent page stays on
+        # www.pinterest.com ("insert -sandbox into the request URL": developers.pinterest.com/docs/getting-started/
+        # set-up-authentication-and-authorization/); a token of one environment is refused by the other.
+        return super().token_request(form, method=method, url=url or f"{self.api}/oauth/token")
 
     # §2.1: apps created before 2025-09-25 get a rotating refresh token only when they ask for one.
     continuous_refresh: ClassVar[Mapping[str, str]] = {"continuous_refresh": "true"}
@@ -135,7 +157,7 @@ class PinterestProvider(Provider):
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
         response = self.http.request(
-            "GET", f"{API}/user_account", headers=self.bearer(tokens.access_token), classify=self.classify_error
+            "GET", f"{self.api}/user_account", headers=self.bearer(tokens.access_token), classify=self.classify_error
         )
         account = self.json(response)
         username = account.get("username") or None
@@ -194,7 +216,11 @@ class PinterestProvider(Provider):
             if bookmark:
                 params["bookmark"] = bookmark
             response = self.http.request(
-                "GET", f"{API}/boards", params=params, headers=self.bearer(access_token), classify=self.classify_error
+                "GET",
+                f"{self.api}/boards",
+                params=params,
+                headers=self.bearer(access_token),
+                classify=self.classify_error,
             )
             page = self.json(response)
             for board in page.get("items") or []:
@@ -215,6 +241,13 @@ class PinterestProvider(Provider):
             raise RejectedError("A pin carries either images or one video, not both.", platform=self.name)
         if len(videos) > 1:
             raise RejectedError("A pin carries one video.", platform=self.name)
+        if videos and self.uses_api_sandbox:
+            # developers.pinterest.com/docs/developer-tools/sandbox/: the API Sandbox cannot create video pins.
+            raise RejectedError(
+                "Pinterest's API Sandbox (STELLA_PINTEREST_API_URL) cannot create video pins; post an image pin "
+                "instead, or use the production API once the app has Standard access.",
+                platform=self.name,
+            )
         if videos:
             return self._start_video_pin(account, pin, videos[0], post.options)
         if not images:
@@ -233,7 +266,10 @@ class PinterestProvider(Provider):
         if not media_id or not isinstance(pin, Mapping):
             raise RejectedError("Nothing to check: the Pinterest upload has no media id.", platform=self.name)
         response = self.http.request(
-            "GET", f"{API}/media/{media_id}", headers=self.bearer(account.access_token), classify=self.classify_error
+            "GET",
+            f"{self.api}/media/{media_id}",
+            headers=self.bearer(account.access_token),
+            classify=self.classify_error,
         )
         status = self.json(response).get("status")
         if status == "failed":
@@ -304,7 +340,7 @@ class PinterestProvider(Provider):
         registered = self.json(
             self.http.request(
                 "POST",
-                f"{API}/media",
+                f"{self.api}/media",
                 json={"media_type": "video"},
                 headers=self.bearer(account.access_token),
                 classify=self.classify_error,
@@ -332,7 +368,7 @@ class PinterestProvider(Provider):
     def _create_pin(self, account: Account, pin: Mapping[str, Any]) -> Mapping[str, Any]:
         response = self.http.request(
             "POST",
-            f"{API}/pins",
+            f"{self.api}/pins",
             json=dict(pin),
             headers=self.bearer(account.access_token),
             classify=self.classify_error,
@@ -347,7 +383,7 @@ class PinterestProvider(Provider):
             return None
         response = self.http.request(
             "GET",
-            f"{API}/boards/{pin['board_id']}/pins",
+            f"{self.api}/boards/{pin['board_id']}/pins",
             params={"page_size": "25"},
             headers=self.bearer(account.access_token),
             classify=self.classify_error,
@@ -390,7 +426,8 @@ class PinterestProvider(Provider):
             return TransientError(f"Pinterest is having trouble ({status}).", platform=self.name, code=code_text)
         if code == TRIAL_ACCESS_CODE:
             return RejectedError(
-                f"This Pinterest app only has Trial access, which cannot create pins: {message}",
+                f"This Pinterest app only has Trial access, which cannot create pins in production (set "
+                f"STELLA_PINTEREST_API_URL to Pinterest's API Sandbox, or apply for Standard access): {message}",
                 platform=self.name,
                 code=code_text,
             )

@@ -91,7 +91,7 @@ class ThreadsProvider(ContainerPublishing):
         return TokenSet(
             access_token=long_lived.access_token,
             expires_at=long_lived.expires_at,
-            scopes=frozenset(self.scopes),
+            scopes=frozenset(self.requested_scopes),
             extra={**long_lived.extra, **({"user_id": str(user_id)} if user_id else {})},
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -67,6 +68,11 @@ def redirect_uri(name: str) -> str:
     return f"{_config().public_url}/connections/{name}/callback"
 
 
+def provider_options(name: str) -> Mapping[str, str]:
+    """The deployment options for `name` (`STELLA_<NAME>_SCOPES`, `_LOGIN_CONFIG_ID`, `_API_URL`); empty if none."""
+    return _config().provider_options.get(name, {})
+
+
 def provider_for(name: str, *, instance_url: str | None = None) -> Provider:
     """A ready-to-use provider for `name`.
 
@@ -90,7 +96,7 @@ def provider_for(name: str, *, instance_url: str | None = None) -> Provider:
         raise NotConfiguredError(
             f"{cls.display_name} is not set up yet: an administrator must add its client credentials.", platform=name
         )
-    return cls(credentials, http_client())
+    return cls(credentials, http_client(), options=provider_options(name))
 
 
 def _instance_credentials(instance_url: str | None) -> ClientCredentials:
@@ -110,6 +116,7 @@ class SetupHelp:
     display_name: str
     developer_portal: str
     redirect_uri: str
+    # The scopes this deployment asks for (`STELLA_<NAME>_SCOPES` or the platform's defaults).
     scopes: tuple[str, ...]
     env_client_id: str
     env_client_secret: str
@@ -125,7 +132,7 @@ def setup_help(name: str) -> SetupHelp:
         display_name=cls.display_name,
         developer_portal=cls.developer_portal,
         redirect_uri=redirect_uri(name),
-        scopes=tuple(cls.scopes),
+        scopes=cls.effective_scopes(provider_options(name)),
         env_client_id=f"STELLA_{upper}_CLIENT_ID",
         env_client_secret=f"STELLA_{upper}_CLIENT_SECRET",
         notes=cls.setup_notes,

@@ -70,6 +70,55 @@ def test_authorization_url_is_the_facebook_dialog_with_comma_scopes_and_no_pkce(
     assert "code_challenge" not in params
 
 
+# -- Facebook Login for Business configuration (STELLA_FACEBOOK_LOGIN_CONFIG_ID; platform-verification.md item 2) --
+
+CONFIG_ID = "1093847561029384"
+
+
+@pytest.fixture()
+def flfb_provider() -> FacebookProvider:
+    return FacebookProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW,
+                            options={"login_config_id": CONFIG_ID})
+
+
+def test_a_login_config_id_replaces_the_scope_in_the_dialog_url(flfb_provider: FacebookProvider) -> None:
+    url = flfb_provider.authorization_url(redirect_uri="https://stella.example/connections/facebook/callback",
+                                          state="st4te", code_challenge="ignored")
+    parts = urlsplit(url)
+    params = parse_qs(parts.query)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.facebook.com/v23.0/dialog/oauth"
+    assert params["config_id"] == [CONFIG_ID]
+    assert "scope" not in params  # the configuration holds the permissions
+    assert params["client_id"] == ["cid"] and params["response_type"] == ["code"] and params["state"] == ["st4te"]
+    assert params["redirect_uri"] == ["https://stella.example/connections/facebook/callback"]
+    assert "code_challenge" not in params
+
+
+def test_without_a_login_config_id_no_config_id_is_sent(provider: FacebookProvider) -> None:
+    assert "config_id" not in parse_qs(urlsplit(provider.authorization_url(redirect_uri="https://s/cb",
+                                                                           state="s")).query)
+
+
+def test_with_a_configuration_only_the_publishing_permissions_are_checked(flfb_provider: FacebookProvider) -> None:
+    # Metrics permissions the configuration may leave out must not fail the connection.
+    assert flfb_provider.requested_scopes == ("pages_manage_posts", "pages_show_list")
+
+
+@responses.activate
+def test_a_configuration_lacking_a_publishing_permission_says_to_fix_the_configuration(
+    flfb_provider: FacebookProvider,
+) -> None:
+    responses.get(TOKEN_URL, json={"access_token": SHORT, "token_type": "bearer", "expires_in": 5400})
+    responses.get(TOKEN_URL, json={"access_token": LONG, "token_type": "bearer", "expires_in": 5183944})
+    responses.get(f"{GRAPH_URL}/me/permissions", json={"data": [
+        {"permission": "pages_show_list", "status": "granted"},
+        {"permission": "public_profile", "status": "granted"}]})
+    with pytest.raises(RejectedError) as caught:
+        flfb_provider.exchange_code(code="AQDc0de", redirect_uri="https://s/cb")
+    assert "pages_manage_posts" in caught.value.message
+    assert "STELLA_FACEBOOK_LOGIN_CONFIG_ID" in caught.value.message and LONG not in caught.value.message
+
+
 @responses.activate
 def test_exchange_code_gets_a_short_token_then_the_long_lived_one_with_the_secret_in_the_query(
     provider: FacebookProvider,

@@ -64,6 +64,18 @@ def test_authorization_url_uses_facebook_login_with_the_instagram_scopes(provide
     assert params["client_id"] == ["cid"] and params["state"] == ["s1"]
 
 
+def test_a_login_config_id_replaces_the_instagram_scopes_in_the_dialog_url() -> None:
+    provider = InstagramProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW,
+                                 options={"login_config_id": "2203948576102938"})
+    url = provider.authorization_url(redirect_uri="https://s/connections/instagram/callback", state="s1")
+    parts = urlsplit(url)
+    params = parse_qs(parts.query)
+    assert f"{parts.netloc}{parts.path}" == "www.facebook.com/v23.0/dialog/oauth"
+    assert params["config_id"] == ["2203948576102938"] and "scope" not in params
+    assert params["client_id"] == ["cid"] and params["state"] == ["s1"]
+    assert provider.requested_scopes == ("instagram_basic", "instagram_content_publish", "pages_show_list")
+
+
 @responses.activate
 def test_exchange_code_requires_the_content_publish_permission(provider: InstagramProvider) -> None:
     token_url = f"{GRAPH_URL}/oauth/access_token"

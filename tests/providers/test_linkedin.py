@@ -13,7 +13,7 @@ from responses import matchers
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, Profile, TokenSet
 from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
 from stella.providers.http import HttpClient
-from stella.providers.linkedin import LINKEDIN_VERSION, LinkedInProvider, escape_little_text
+from stella.providers.linkedin import LINKEDIN_VERSION, PAGE_SCOPES, LinkedInProvider, escape_little_text
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
@@ -25,9 +25,22 @@ MEMBER_ACCOUNT = Account(access_token=ACCESS, platform_account_id=MEMBER, metada
 ORG_ACCOUNT = Account(access_token=ACCESS, platform_account_id=ORG, metadata={"author_urn": ORG})
 
 
+# What a Page-posting deployment (a Community Management app) sets in STELLA_LINKEDIN_SCOPES.
+PAGE_OPTIONS = {"scopes": "r_basicprofile w_member_social w_organization_social rw_organization_admin "
+                          "r_organization_social"}
+
+
 @pytest.fixture()
 def provider() -> LinkedInProvider:
+    """The default deployment: a self-serve member app (OpenID Connect + Share on LinkedIn)."""
     return LinkedInProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW)
+
+
+@pytest.fixture()
+def page_provider() -> LinkedInProvider:
+    """A Page-posting deployment: a Community Management app, scopes from the options."""
+    return LinkedInProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW,
+                            options=PAGE_OPTIONS)
 
 
 def form(call: responses.Call) -> dict[str, str]:
@@ -44,15 +57,23 @@ def assert_rest_headers(call: responses.Call) -> None:
 # -- authorization -------------------------------------------------------------------------------------------
 
 
-def test_authorization_url_has_space_separated_scopes_and_no_pkce(provider: LinkedInProvider) -> None:
+def test_default_authorization_asks_only_for_the_self_serve_member_scopes(provider: LinkedInProvider) -> None:
     url = provider.authorization_url(redirect_uri="https://s/cb", state="st", code_challenge="ignored")
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.linkedin.com/oauth/v2/authorization"
-    assert query["scope"] == ["openid profile w_member_social w_organization_social rw_organization_admin "
-                              "r_organization_social"]
+    # platform-verification.md item 1: no organization scope may ride along with the OpenID Connect ones.
+    assert query["scope"] == ["openid profile w_member_social"]
     assert query["client_id"] == ["cid"] and query["redirect_uri"] == ["https://s/cb"]
     assert "code_challenge" not in query
+
+
+def test_page_deployment_asks_for_its_configured_scopes_without_openid(page_provider: LinkedInProvider) -> None:
+    query = parse_qs(urlsplit(page_provider.authorization_url(redirect_uri="https://s/cb", state="st")).query)
+    assert query["scope"] == ["r_basicprofile w_member_social w_organization_social rw_organization_admin "
+                              "r_organization_social"]
+    assert page_provider.requested_scopes == PAGE_SCOPES
+    assert "openid" not in query["scope"][0].split()
 
 
 @responses.activate
@@ -115,7 +136,64 @@ def test_fetch_profile_reads_oidc_userinfo(provider: LinkedInProvider) -> None:
 
 
 @responses.activate
-def test_list_targets_offers_the_member_and_posting_organizations(provider: LinkedInProvider) -> None:
+def test_page_deployment_reads_the_member_from_v2_me_not_userinfo(page_provider: LinkedInProvider) -> None:
+    responses.get(
+        "https://api.linkedin.com/v2/me?projection=(id,localizedFirstName,localizedLastName,vanityName)",
+        match=[matchers.query_string_matcher("projection=(id,localizedFirstName,localizedLastName,vanityName)")],
+        json={"id": "782bbtaQ", "localizedFirstName": "Maya", "localizedLastName": "Chen",
+              "vanityName": "maya-chen-hv"},
+    )
+    profile = page_provider.fetch_profile(TokenSet(access_token=ACCESS))
+    assert [urlsplit(c.request.url).path for c in responses.calls] == ["/v2/me"]
+    # Rest.li projections keep their parentheses and commas unencoded.
+    assert "projection=(id,localizedFirstName,localizedLastName,vanityName)" in str(responses.calls[0].request.url)
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS}"
+    assert profile.platform_account_id == MEMBER
+    assert profile.display_name == "Maya Chen" and profile.handle == "maya-chen-hv"
+    assert profile.metadata == {"author_urn": MEMBER, "member_urn": MEMBER, "kind": "member"}
+
+
+@responses.activate
+def test_v2_me_without_an_id_is_refused(page_provider: LinkedInProvider) -> None:
+    responses.get("https://api.linkedin.com/v2/me", json={"localizedFirstName": "Maya"})
+    with pytest.raises(RejectedError, match="did not say who signed in"):
+        page_provider.fetch_profile(TokenSet(access_token=ACCESS))
+
+
+@responses.activate
+def test_v2_me_refused_for_lack_of_r_basicprofile_keeps_linkedin_message(page_provider: LinkedInProvider) -> None:
+    responses.get("https://api.linkedin.com/v2/me", status=403, json={
+        "serviceErrorCode": 100, "message": "Not enough permissions to access: me.GET.NO_VERSION", "status": 403})
+    with pytest.raises(RejectedError, match="me.GET.NO_VERSION"):
+        page_provider.fetch_profile(TokenSet(access_token=ACCESS))
+
+
+@responses.activate
+def test_member_only_deployment_lists_just_the_member_without_asking_for_organizations(
+    provider: LinkedInProvider,
+) -> None:
+    # Any request would fail: `responses` refuses calls nobody registered.
+    profile = Profile(platform_account_id=MEMBER, handle=None, display_name="Maya Chen",
+                      metadata={"author_urn": MEMBER, "member_urn": MEMBER, "kind": "member"})
+    targets = provider.list_targets(TokenSet(access_token=ACCESS), profile)
+    assert len(responses.calls) == 0
+    assert [(t.id, t.kind, t.name) for t in targets] == [(MEMBER, "member", "Maya Chen")]
+    assert targets[0].metadata["author_urn"] == MEMBER
+
+
+@responses.activate
+def test_r_organization_admin_alone_is_enough_to_list_organizations() -> None:
+    provider = LinkedInProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW,
+                                options={"scopes": "r_basicprofile w_organization_social r_organization_admin"})
+    responses.get("https://api.linkedin.com/rest/organizationAcls", json={"elements": []})
+    profile = Profile(platform_account_id=MEMBER, handle=None, display_name="Maya Chen")
+    assert [t.kind for t in provider.list_targets(TokenSet(access_token=ACCESS), profile)] == ["member"]
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_list_targets_offers_the_member_and_posting_organizations(page_provider: LinkedInProvider) -> None:
+    provider = page_provider
     responses.get(
         "https://api.linkedin.com/rest/organizationAcls",
         match=[matchers.query_param_matcher({"q": "roleAssignee", "state": "APPROVED", "count": "100"})],
@@ -142,7 +220,8 @@ def test_list_targets_offers_the_member_and_posting_organizations(provider: Link
 
 
 @responses.activate
-def test_list_targets_without_organization_access_keeps_the_member(provider: LinkedInProvider) -> None:
+def test_list_targets_without_organization_access_keeps_the_member(page_provider: LinkedInProvider) -> None:
+    provider = page_provider
     responses.get("https://api.linkedin.com/rest/organizationAcls", status=403, json={
         "status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
         "message": "Not enough permissions to access: organizationAcls.FINDER-roleAssignee.20240301"})

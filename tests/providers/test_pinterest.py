@@ -256,6 +256,64 @@ def test_trial_access_refusal_explains_the_access_tier(provider: PinterestProvid
     with pytest.raises(RejectedError, match="Trial access") as info:
         provider.publish(account(), OutboundPost(text="x", media=(MediaItem(url="https://x/a.jpg", kind="image"),)))
     assert info.value.code == "29"
+    assert "STELLA_PINTEREST_API_URL" in info.value.message  # says how to keep going with a Trial app
+
+
+# -- the API Sandbox for Trial apps (STELLA_PINTEREST_API_URL; platform-verification.md item 4) ------------------
+
+SANDBOX_API = "https://api-sandbox.pinterest.com/v5"
+
+
+@pytest.fixture()
+def sandbox_provider() -> PinterestProvider:
+    return PinterestProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW,
+                             options={"api_url": "https://api-sandbox.pinterest.com"})
+
+
+def test_api_sandbox_keeps_the_consent_page_on_www_pinterest_com(sandbox_provider: PinterestProvider) -> None:
+    url = sandbox_provider.authorization_url(redirect_uri="https://stella.example/cb", state="st")
+    assert url.startswith("https://www.pinterest.com/oauth/?")
+
+
+@responses.activate
+def test_api_sandbox_gets_its_tokens_from_the_sandbox_token_endpoint(sandbox_provider: PinterestProvider) -> None:
+    responses.post(f"{SANDBOX_API}/oauth/token", json=TOKEN_BODY)
+    tokens = sandbox_provider.exchange_code(code="abc123", redirect_uri="https://stella.example/cb")
+    call = responses.calls[0]
+    assert call.request.url == f"{SANDBOX_API}/oauth/token"
+    assert call.request.headers["Authorization"] == BASIC
+    assert form(call)["grant_type"] == "authorization_code"
+    assert tokens.access_token == ACCESS
+    sandbox_provider.refresh(tokens)
+    assert [c.request.url for c in responses.calls] == [f"{SANDBOX_API}/oauth/token"] * 2
+
+
+@responses.activate
+def test_api_sandbox_sends_every_api_call_to_the_sandbox_host(sandbox_provider: PinterestProvider) -> None:
+    responses.get(f"{SANDBOX_API}/user_account", json={"id": "1234567890", "username": "harborvine"})
+    responses.get(f"{SANDBOX_API}/boards", json={"items": [{"id": "549755885175", "name": "Waterfront Listings",
+                                                            "privacy": "PUBLIC"}], "bookmark": None})
+    responses.post(f"{SANDBOX_API}/pins", status=201, json={"id": "813744226420795884",
+                                                            "board_id": "549755885175"})
+    tokens = TokenSet(access_token=ACCESS)
+    profile = sandbox_provider.fetch_profile(tokens)
+    sandbox_provider.list_targets(tokens, profile)
+    result = sandbox_provider.publish(account(), OutboundPost(
+        text="Kitchen", media=(MediaItem(url="https://cdn.example.com/kitchen.jpg", kind="image"),)))
+    assert result.platform_post_id == "813744226420795884"
+    assert {urlsplit(c.request.url).netloc for c in responses.calls} == {"api-sandbox.pinterest.com"}
+
+
+@responses.activate
+def test_api_sandbox_refuses_video_pins_before_uploading_anything(sandbox_provider: PinterestProvider) -> None:
+    video = MediaItem(url="https://cdn.example.com/tour.mp4", kind="video", mime_type="video/mp4", data=b"mp4")
+    with pytest.raises(RejectedError, match="cannot create video pins"):
+        sandbox_provider.publish(account(), OutboundPost(text="Tour", media=(video,)))
+    assert len(responses.calls) == 0
+
+
+def test_production_is_the_default_api(provider: PinterestProvider) -> None:
+    assert provider.api == API and not provider.uses_api_sandbox
 
 
 @responses.activate

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
+from stella import CONFIG_KEY
+from stella.extensions import db as _db
+from stella.models import SocialConnection
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, TokenSet
 from stella.providers.errors import AuthExpiredError
 from stella.providers.http import HttpClient
 from stella.providers.linkedin import LINKEDIN_VERSION, LinkedInProvider
 from stella.sandbox.platforms.linkedin import render_little_text
 from stella.sandbox.server import RunningServer
+from stella.services.connections import provider_for_connection
+from stella.services.tokens import call_with_fresh_token
 from tests.sandbox.conftest import STELLA_URL
+from tests.sandbox_support import connect_through_sandbox, sandbox, sandboxed  # noqa: F401 (fixtures)
 
 CLIENT_ID, SECRET = "sandbox-linkedin-id", "sandbox-linkedin-secret"
 REDIRECT = f"{STELLA_URL}/connections/linkedin/callback"
-SCOPES = "openid profile w_member_social w_organization_social rw_organization_admin r_organization_social"
+# The two app kinds LinkedIn allows (platform-verification.md item 1): a self-serve member app and a Community
+# Management app. Most API tests use the Page set, since it reaches organizations.
+MEMBER_SCOPES = "openid profile w_member_social"
+SCOPES = "r_basicprofile w_member_social w_organization_social rw_organization_admin r_organization_social"
+PAGE_OPTIONS = {"scopes": SCOPES}
 AUTHORIZE = "/www.linkedin.com/oauth/v2/authorization"
 TOKEN = "/www.linkedin.com/oauth/v2/accessToken"
 MEMBER = "urn:li:person:hv7Qm2LxTa"
@@ -79,6 +92,57 @@ def test_unregistered_redirect_uri_is_refused(sandbox_client: FlaskClient) -> No
 def test_unknown_scope_redirects_with_an_error(sandbox_client: FlaskClient) -> None:
     response = sandbox_client.get(f"{AUTHORIZE}?{authorize_query(scope='openid r_everything')}")
     assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["unauthorized_scope_error"]
+
+
+@pytest.mark.parametrize("oidc", ["openid", "profile", "email"])
+def test_mixing_openid_connect_and_community_management_scopes_is_refused(
+    sandbox_client: FlaskClient, oidc: str
+) -> None:
+    # No app can hold both products, so LinkedIn refuses the whole authorization and names the scope.
+    mixed = f"{oidc} w_member_social w_organization_social"
+    response = sandbox_client.get(f"{AUTHORIZE}?{authorize_query(scope=mixed)}")
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["unauthorized_scope_error"] and query["state"] == ["li-state"]
+    assert f"&quot;{oidc}&quot; is not authorized" in query["error_description"][0]
+    assert "code" not in query
+
+
+@pytest.mark.parametrize("scopes", [MEMBER_SCOPES, SCOPES, "openid profile email w_member_social",
+                                    "w_member_social"])
+def test_either_app_kind_alone_gets_the_consent_page(sandbox_client: FlaskClient, scopes: str) -> None:
+    assert sandbox_client.get(f"{AUTHORIZE}?{authorize_query(scope=scopes)}").status_code == 200
+
+
+def test_v2_me_needs_r_basicprofile_and_honours_the_projection(sandbox_client: FlaskClient) -> None:
+    member_token = access(sandbox_client, MEMBER_SCOPES)
+    refused = sandbox_client.get("/api.linkedin.com/v2/me", headers={"Authorization": f"Bearer {member_token}"})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "ACCESS_DENIED"
+    page_token = access(sandbox_client)
+    me = sandbox_client.get("/api.linkedin.com/v2/me?projection=(id,localizedFirstName,localizedLastName)",
+                            headers={"Authorization": f"Bearer {page_token}"})
+    assert me.status_code == 200
+    assert me.get_json() == {"id": "hv7Qm2LxTa", "localizedFirstName": "Maya", "localizedLastName": "Chen"}
+
+
+def test_userinfo_needs_openid(sandbox_client: FlaskClient) -> None:
+    page_token = access(sandbox_client)
+    response = sandbox_client.get("/api.linkedin.com/v2/userinfo", headers={"Authorization": f"Bearer {page_token}"})
+    assert response.status_code == 403
+    member_token = access(sandbox_client, MEMBER_SCOPES)
+    info = sandbox_client.get("/api.linkedin.com/v2/userinfo", headers={"Authorization": f"Bearer {member_token}"})
+    assert info.status_code == 200 and info.get_json()["sub"] == "hv7Qm2LxTa"
+
+
+def test_organization_acls_need_an_organization_scope(sandbox_client: FlaskClient) -> None:
+    query = {"q": "roleAssignee", "state": "APPROVED"}
+    member_token = access(sandbox_client, MEMBER_SCOPES)
+    refused = sandbox_client.get("/api.linkedin.com/rest/organizationAcls", query_string=query,
+                                 headers=rest(member_token))
+    assert refused.status_code == 403 and refused.get_json()["code"] == "ACCESS_DENIED"
+    allowed = sandbox_client.get("/api.linkedin.com/rest/organizationAcls", query_string=query,
+                                 headers=rest(access(sandbox_client)))
+    assert allowed.status_code == 200 and len(allowed.get_json()["elements"]) == 3
 
 
 def test_token_exchange_returns_60_day_token_and_365_day_refresh(sandbox_client: FlaskClient) -> None:
@@ -180,7 +244,7 @@ def test_posting_as_an_organization_needs_a_posting_role_and_scope(sandbox_clien
     response = sandbox_client.post("/api.linkedin.com/rest/posts", json=text_post(analyst_org, "x"),
                                    headers=rest(token))
     assert response.status_code == 403
-    member_only = access(sandbox_client, scopes="openid profile w_member_social")
+    member_only = access(sandbox_client, scopes=MEMBER_SCOPES)
     response = sandbox_client.post("/api.linkedin.com/rest/posts", json=text_post(ORG, "x"), headers=rest(member_only))
     assert response.status_code == 403 and response.get_json()["code"] == "ACCESS_DENIED"
 
@@ -201,6 +265,8 @@ def test_media_must_be_uploaded_before_posting(sandbox_client: FlaskClient) -> N
 
 def test_revoked_and_unknown_tokens_get_linkedin_errors(sandbox_client: FlaskClient) -> None:
     response = sandbox_client.get("/api.linkedin.com/v2/userinfo", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401 and response.get_json()["serviceErrorCode"] == 65600
+    response = sandbox_client.get("/api.linkedin.com/v2/me", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401 and response.get_json()["serviceErrorCode"] == 65600
 
 
@@ -223,18 +289,51 @@ def test_share_statistics_use_linkedin_field_names(sandbox_client: FlaskClient) 
 # -- round trip with the real adapter --------------------------------------------------------------------------------
 
 
-def test_round_trip_with_the_real_adapter(sandbox_server: RunningServer) -> None:
-    provider = LinkedInProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url))
-    url = provider.authorization_url(redirect_uri=REDIRECT, state="rt")
+def consent(provider: LinkedInProvider, state: str) -> TokenSet:
+    """Open the adapter's authorization URL, click Allow, and exchange the code, as Stella would."""
+    url = provider.authorization_url(redirect_uri=REDIRECT, state=state)
     assert requests.get(url, timeout=10).status_code == 200
     allowed = requests.post(url, data={"decision": "allow"}, allow_redirects=False, timeout=10)
     query = parse_qs(urlsplit(allowed.headers["Location"]).query)
-    assert query["state"] == ["rt"]
-    tokens = provider.exchange_code(code=query["code"][0], redirect_uri=REDIRECT)
-    assert tokens.refresh_token
+    assert query["state"] == [state] and "error" not in query, query
+    return provider.exchange_code(code=query["code"][0], redirect_uri=REDIRECT)
 
-    profile = provider.fetch_profile(tokens)
+
+def test_member_only_round_trip_with_the_default_scopes(sandbox_server: RunningServer) -> None:
+    provider = LinkedInProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url))
+    tokens = consent(provider, "member")
+    assert tokens.scopes == frozenset(MEMBER_SCOPES.split())
+
+    profile = provider.fetch_profile(tokens)  # OpenID Connect userinfo
     assert profile.platform_account_id == MEMBER and profile.display_name == "Maya Chen"
+    # Only the member: the organization list is never asked for, so nothing fails on a member-only app.
+    targets = provider.list_targets(tokens, profile)
+    assert [(t.kind, t.id) for t in targets] == [("member", MEMBER)]
+    tokens, chosen = provider.apply_target(tokens, targets[0])
+    account = Account(access_token=tokens.access_token, platform_account_id=chosen.platform_account_id,
+                      metadata=dict(chosen.metadata))
+
+    photo = MediaItem(url="https://media.harborvine.example/0.jpg", kind="image", mime_type="image/jpeg",
+                      data=b"jpeg")
+    published = provider.publish(account, OutboundPost(text="Open house Sunday (2-4pm) #OpenHouse", media=(photo,)))
+    assert published.state == "published"
+    posts = requests.get(f"{sandbox_server.url}/_sandbox/posts", params={"platform": "linkedin"}, timeout=10).json()
+    assert [(p["platform_post_id"], p["account"]) for p in posts] == [(published.platform_post_id, MEMBER)]
+    assert posts[0]["text"] == "Open house Sunday (2-4pm) #OpenHouse"
+
+    fresh = provider.refresh(tokens)
+    assert provider.fetch_profile(fresh).platform_account_id == MEMBER
+
+
+def test_page_deployment_round_trip_with_configured_scopes(sandbox_server: RunningServer) -> None:
+    provider = LinkedInProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url),
+                                options=PAGE_OPTIONS)
+    tokens = consent(provider, "rt")
+    assert tokens.refresh_token and "openid" not in tokens.scopes
+
+    profile = provider.fetch_profile(tokens)  # /v2/me: a Community Management app has no openid
+    assert profile.platform_account_id == MEMBER and profile.display_name == "Maya Chen"
+    assert profile.handle == "maya-chen-harborvine"
     targets = provider.list_targets(tokens, profile)
     assert [(t.kind, t.name) for t in targets] == [
         ("member", "Maya Chen"),
@@ -273,7 +372,68 @@ def test_round_trip_with_the_real_adapter(sandbox_server: RunningServer) -> None
     assert provider.fetch_profile(fresh).platform_account_id == MEMBER
 
 
-def test_adapter_sees_an_expired_token_as_auth_expired(sandbox_server: RunningServer) -> None:
-    provider = LinkedInProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url))
+@pytest.mark.parametrize("options", [{}, PAGE_OPTIONS], ids=["member", "page"])
+def test_adapter_sees_an_expired_token_as_auth_expired(sandbox_server: RunningServer, options: dict) -> None:
+    provider = LinkedInProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url),
+                                options=options)
     with pytest.raises(AuthExpiredError):
         provider.fetch_profile(TokenSet(access_token="not-a-token"))
+
+
+def test_the_old_mixed_scope_set_cannot_connect(sandbox_server: RunningServer) -> None:
+    """The regression platform-verification.md item 1 found: one app asking for both products gets an error."""
+    provider = LinkedInProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url),
+                                options={"scopes": "openid profile w_member_social w_organization_social "
+                                                   "rw_organization_admin r_organization_social"})
+    response = requests.get(provider.authorization_url(redirect_uri=REDIRECT, state="old"), allow_redirects=False,
+                            timeout=10)
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["unauthorized_scope_error"]
+
+
+# -- Stella itself, configured for a Page deployment -------------------------------------------------------------
+
+
+def test_stella_connects_a_page_with_the_scopes_override_and_publishes_as_it(
+    app: Flask, client: FlaskClient, login: Any, db: Any, sandboxed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STELLA_LINKEDIN_SCOPES travels from the Config to the consent page, the granted-scope check, the profile
+    (/v2/me) and the organization pick step; the Page is stored and published to."""
+    config = app.extensions[CONFIG_KEY]
+    monkeypatch.setitem(app.extensions, CONFIG_KEY, config.with_overrides(provider_options={"linkedin": PAGE_OPTIONS}))
+    user = login("marketing")
+    response = client.get("/connections/linkedin/connect")
+    consent_url = response.headers["Location"]
+    assert parse_qs(urlsplit(consent_url).query)["scope"] == [SCOPES]
+    decision = requests.post(consent_url, data={"decision": "allow"}, allow_redirects=False, timeout=10)
+    back = urlsplit(decision.headers["Location"])
+    assert "error" not in parse_qs(back.query), back.query
+    response = client.get(back.path, query_string=back.query)
+    assert response.headers["Location"].endswith("/connections/linkedin/select")
+
+    page = client.get("/connections/linkedin/select").get_data(as_text=True)
+    assert "Harbor &amp; Vine Realty" in page and "Maya Chen" in page
+    assert client.post("/connections/linkedin/select", data={"target": ORG}).status_code == 302
+    _db.session.expire_all()
+    connection = _db.session.execute(
+        sa.select(SocialConnection).filter_by(user_id=user.id, provider="linkedin")
+    ).scalar_one()
+    assert connection.status == "connected" and connection.tokens.platform_account_id == ORG
+
+    provider = provider_for_connection(connection)
+    result = call_with_fresh_token(connection, lambda account: provider.publish(
+        account, OutboundPost(text="Open house at 12 Elm (Sunday)", idempotency_key="li-page")))
+    posts = requests.get(f"{sandboxed}/_sandbox/posts", params={"platform": "linkedin"}, timeout=10).json()
+    assert [(p["platform_post_id"], p["account"]) for p in posts] == [(result.platform_post_id, ORG)]
+
+
+def test_stella_default_member_connection_needs_no_pick_step(
+    client: FlaskClient, login: Any, db: Any, sandboxed: str
+) -> None:
+    user = login("marketing")
+    connect_through_sandbox(client, "linkedin")
+    _db.session.expire_all()
+    connection = _db.session.execute(
+        sa.select(SocialConnection).filter_by(user_id=user.id, provider="linkedin")
+    ).scalar_one()
+    assert connection.status == "connected" and connection.tokens.platform_account_id == MEMBER

@@ -5,6 +5,9 @@ Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md §4 ("li §4.x"): 
 lifetime does not reset, a required `LinkedIn-Version` header, posts as a member or as an organization the member
 administers, the post URN in the `x-restli-id` header of an empty 201, the `little` text format (an unescaped
 reserved character silently truncates the post), image and multi-part video uploads, share statistics.
+Scopes follow LinkedIn's product split (docs/platform-verification.md item 1): OpenID Connect scopes and
+Community Management scopes never come from one app, so asking for both is refused, and the member is then
+read from `/v2/me` (r_basicprofile) rather than `/v2/userinfo` (openid).
 """
 
 from __future__ import annotations
@@ -26,10 +29,15 @@ REFRESH_TTL = timedelta(days=365)
 MAX_COMMENTARY = 3000  # li §4.3
 MAX_VIDEO_BYTES = 500 * 1024 * 1024
 VIDEO_PART_BYTES = 4 * 1024 * 1024
-KNOWN_SCOPES = frozenset({
-    "openid", "profile", "email", "w_member_social", "w_organization_social", "r_organization_social",
-    "rw_organization_admin", "r_organization_admin", "r_basicprofile", "r_member_postAnalytics",
+# platform-verification.md item 1: LinkedIn grants scopes per product, the Community Management API must be the only
+# product on its app, and an authorization asking for any scope the app lacks fails entirely. The two app kinds
+# that can exist, and the scopes each may grant:
+SELF_SERVE_SCOPES = frozenset({"openid", "profile", "email", "w_member_social"})  # OIDC + Share on LinkedIn
+COMMUNITY_MANAGEMENT_SCOPES = frozenset({
+    "r_basicprofile", "w_member_social", "w_organization_social", "r_organization_social", "rw_organization_admin",
+    "r_organization_admin",
 })
+KNOWN_SCOPES = SELF_SERVE_SCOPES | COMMUNITY_MANAGEMENT_SCOPES
 ORG_POSTING_ROLES = frozenset({"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER",
                                "RECRUITING_POSTER"})
 ORG_ADMIN_SCOPES = frozenset({"rw_organization_admin", "r_organization_admin"})
@@ -45,6 +53,7 @@ MEMBER = {
     "email_verified": True,
 }
 MEMBER_URN = f"urn:li:person:{MEMBER['sub']}"
+MEMBER_VANITY_NAME = "maya-chen-harborvine"
 ORGANIZATIONS = {
     "90210417": {"localizedName": "Harbor & Vine Realty", "vanityName": "harbor-vine-realty", "role": "ADMINISTRATOR"},
     "90210418": {"localizedName": "Harbor & Vine Property Management", "vanityName": "harbor-vine-pm",
@@ -104,7 +113,8 @@ PLATFORM = core.SandboxPlatform(
     name=NAME, display_name="LinkedIn", blueprint=bp, hosts=("www.linkedin.com", "api.linkedin.com"),
     color="#0A66C2", expired_token=expired_token, rate_limited=rate_limited, rejection=rejection,
     server_error=server_error,
-    demo_notes="Signs in as Maya Chen, administrator of the Harbor & Vine Realty Page.",
+    demo_notes="Signs in as Maya Chen, administrator of the Harbor & Vine Realty Page (reachable with the "
+               "Community Management scopes of STELLA_LINKEDIN_SCOPES; the default member scopes post as Maya).",
 )
 
 
@@ -229,15 +239,28 @@ def authorize() -> Response:
     if args.get("response_type") != "code":
         return _redirect_error(redirect_uri, state, "invalid_request", "response_type must be code")
     scopes = [s for s in args.get("scope", "").split(" ") if s]
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if not scopes or unknown:
+    refused = _unauthorized_scope(scopes)
+    if not scopes or refused is not None:
         return _redirect_error(redirect_uri, state, "unauthorized_scope_error",
-                               f"Scope &quot;{(unknown or [''])[0]}&quot; is not authorized for your application")
+                               f"Scope &quot;{refused or ''}&quot; is not authorized for your application")
     return core.authorize_page(
         PLATFORM, client_id=client.client_id, redirect_uri=redirect_uri, state=state, scopes=scopes,
         account_id=MEMBER_URN, account_label=f"{MEMBER['name']} · Harbor & Vine Realty",
         code_ttl=timedelta(minutes=30),  # li: authorization codes live 30 minutes
     )
+
+
+def _unauthorized_scope(scopes: list[str]) -> str | None:
+    """The first scope no single LinkedIn app could grant together with the others, or None.
+
+    Asking for any Community Management-only scope means the app must be a Community Management app, which cannot
+    also carry the OpenID Connect product: then `openid`/`profile`/`email` are the refused scopes (LinkedIn answers
+    `Scope "openid" is not authorized for your application`)."""
+    for scope in scopes:
+        if scope not in KNOWN_SCOPES:
+            return scope
+    allowed = SELF_SERVE_SCOPES if set(scopes) <= SELF_SERVE_SCOPES else COMMUNITY_MANAGEMENT_SCOPES
+    return next((scope for scope in scopes if scope not in allowed), None)
 
 
 def _redirect_error(redirect_uri: str, state: str | None, error: str, description: str) -> Response:
@@ -294,6 +317,28 @@ def userinfo() -> Response:
         return token
     info = {k: v for k, v in MEMBER.items() if k not in ("email", "email_verified") or "email" in token.scopes}
     return jsonify(info)
+
+
+@bp.get("/api.linkedin.com/v2/me")
+def me() -> Response:
+    """The member through the unversioned Profile API: r_basicprofile, not OIDC `profile`, opens it."""
+    token = _authorized("r_basicprofile")
+    if isinstance(token, Response):
+        return token
+    profile = {
+        "id": MEMBER["sub"],
+        "localizedFirstName": MEMBER["given_name"],
+        "localizedLastName": MEMBER["family_name"],
+        "vanityName": MEMBER_VANITY_NAME,
+        "localizedHeadline": "Broker at Harbor & Vine Realty",
+    }
+    match = re.fullmatch(r"\(([\w,]*)\)", request.args.get("projection", ""))
+    if request.args.get("projection") and not match:
+        return _error(400, "Invalid projection parameter")
+    if match:
+        fields = set(filter(None, match.group(1).split(",")))
+        profile = {k: v for k, v in profile.items() if k in fields}
+    return jsonify(profile)
 
 
 @bp.get("/api.linkedin.com/rest/organizationAcls")
