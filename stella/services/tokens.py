@@ -88,11 +88,7 @@ def refresh_expiring_tokens(now: datetime) -> RefreshSummary:
 
 def _refresh_one(connection: SocialConnection, provider: Provider, *, now: datetime) -> str:
     """Refresh one connection's token; returns "refreshed", "failed" or "deferred"."""
-    # Lock the row (PostgreSQL) and re-read it: another process may have refreshed (and rotated) meanwhile.
-    db.session.execute(
-        sa.select(SocialAccountToken).where(SocialAccountToken.connection_id == connection.id)
-        .with_for_update().execution_options(populate_existing=True)
-    )
+    _lock_tokens(connection)
     old = token_set(connection)
     if old.expires_at and old.expires_at > now + provider.refresh_margin:
         return "refreshed"
@@ -112,6 +108,14 @@ def _refresh_one(connection: SocialConnection, provider: Provider, *, now: datet
         return "failed"
     store_tokens(connection, fresh)
     return "refreshed"
+
+
+def _lock_tokens(connection: SocialConnection) -> None:
+    """Lock the token row (PostgreSQL) and re-read it: another process may have refreshed (and rotated) it."""
+    db.session.execute(
+        sa.select(SocialAccountToken).where(SocialAccountToken.connection_id == connection.id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
 
 
 def store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
@@ -135,14 +139,22 @@ def store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
     db.session.flush()
 
 
-def refresh_connection(connection: SocialConnection, *, now: datetime) -> bool:
-    """Refresh one connection now, whatever its expiry (after the platform said the token expired)."""
+def refresh_connection(connection: SocialConnection, *, now: datetime, rejected_token: str | None = None) -> bool:
+    """Refresh one connection now, whatever its expiry (after the platform said the token expired).
+
+    `rejected_token` is the access token the platform refused: when the stored one differs after taking the row
+    lock, another worker already refreshed (and perhaps rotated) it, so its result is used instead of refreshing
+    again with a refresh token that may no longer be valid.
+    """
     try:
         provider = provider_for_connection(connection)
     except ProviderError as exc:
         mark_error(connection, exc.message, now=now, action="connection.refresh_failed")
         return False
+    _lock_tokens(connection)
     old = token_set(connection)
+    if rejected_token is not None and old.access_token and old.access_token != rejected_token:
+        return True
     if not provider.can_refresh(old):
         mark_error(connection, f"{provider.display_name} no longer accepts Stella's access. Click Reconnect.",
                    now=now, action="connection.refresh_failed")
@@ -179,10 +191,11 @@ def call_with_fresh_token(
 
     If the refresh fails the connection is marked `error` and the original AuthExpiredError is raised.
     """
+    account = account_for(connection)
     try:
-        return fn(account_for(connection))
+        return fn(account)
     except AuthExpiredError:
-        if not refresh_connection(connection, now=now or now_utc()):
+        if not refresh_connection(connection, now=now or now_utc(), rejected_token=account.access_token):
             raise
     return fn(account_for(connection))
 

@@ -246,3 +246,25 @@ def test_startup_refuses_a_key_that_cannot_decrypt_the_stored_tokens(tmp_path: P
     rotated = make_test_config(url, tmp_path).with_overrides(
         encryption_keys=(Fernet.generate_key().decode(), TEST_ENCRYPTION_KEY))
     create_app(rotated)  # an old key listed after a new one still decrypts
+
+
+def test_a_token_another_worker_already_refreshed_is_used_without_refreshing_again(db, fake, now):
+    """With rotating refresh tokens a second refresh would use a dead refresh token and break the connection."""
+    from stella.services.tokens import store_tokens
+    from stella.providers.base import TokenSet
+
+    connection = make_connection(make_user(), expires_at=now + timedelta(hours=1))
+    seen: list[str] = []
+
+    def publish(account: Any) -> str:
+        seen.append(account.access_token)
+        if account.access_token == ACCESS:
+            # Meanwhile another worker refreshed the token (and rotated the refresh token).
+            store_tokens(connection, TokenSet(access_token=NEW_ACCESS, refresh_token="rotated-refresh-token",
+                                              expires_at=now + timedelta(hours=2)))
+            raise AuthExpiredError("expired", platform="x")
+        return "ok"
+
+    assert call_with_fresh_token(connection, publish, now=now) == "ok"
+    assert seen == [ACCESS, NEW_ACCESS] and len(fake.calls) == 0
+    assert reload(connection).status == "connected"
