@@ -23,6 +23,10 @@ POST_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class InvalidTransitionError(ValueError):
+    """A post was asked to move between statuses the workflow does not connect."""
+
+
 def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(repr(v) for v in values)
 
@@ -75,6 +79,13 @@ class SocialPost(db.Model):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now(), onupdate=now_utc)
+
+    def move_to(self, status: str) -> None:
+        """Change status along the workflow (POST_TRANSITIONS); any other move raises InvalidTransitionError."""
+        current = self.status or "draft"
+        if status not in POST_TRANSITIONS.get(current, frozenset()):
+            raise InvalidTransitionError(f"A {current} post cannot become {status}.")
+        self.status = status
 
 
 class SocialAnalytics(db.Model):
