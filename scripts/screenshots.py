@@ -21,7 +21,8 @@ import logging
 import random
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ OUT = PROJECT_ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "avery@stella-realestate.example"
 MARKETER_EMAIL = "morgan@stella-realestate.example"
 PASSWORD = "screenshots-password-42"
-UTC = timezone.utc
+UTC = UTC
 
 DEMO_POSTS: list[tuple[str, list[str], str]] = [
     ("Just listed: 4-bed colonial on Maple Ridge with a chef's kitchen and a half-acre lot. Tour it Saturday 11–2.",
@@ -139,10 +140,10 @@ def shoot(page: Page, url: str | None, name: str) -> None:
 
 # -- the connection journey -------------------------------------------------------------------------------
 
-# Which target to pick where the sandbox login reaches several (stella/sandbox/platforms/*.py).
+# Which target to pick where the sandbox login reaches several (stella/sandbox/platforms/*.py). LinkedIn is not
+# here: with its default member scopes it connects the signed-in member directly, with no pick step.
 PICKS = {
     "facebook": "Harbor & Vine Realty",
-    "linkedin": "Harbor & Vine Realty",
     "pinterest": "Waterfront Listings",
     "google_business": "Harbor & Vine Realty — Waterfront Office",
 }
@@ -225,13 +226,12 @@ def publish_samples(live: LiveServer, user_email: str) -> None:
                                    mime_type="image/jpeg", size_bytes=len(JPEG), alt_text="Terrace", data=JPEG),)
             post = OutboundPost(text=text, media=media, idempotency_key=f"screenshots-{name}")
             provider = provider_for_connection(connection)
-            result: PublishResult = call_with_fresh_token(connection, lambda account: provider.publish(account, post))
+            result: PublishResult = call_with_fresh_token(connection, partial(provider.publish, post=post))
             for _ in range(20):  # platforms that process asynchronously: move the sandbox clock, not the wall clock
-                if result.state == "published":
+                if result.state == "published" or result.poll is None:  # done, or nothing left to ask about
                     break
                 requests.post(f"{live.sandbox_url}/_sandbox/clock", json={"advance_seconds": 60}, timeout=5)
-                poll = result.poll
-                result = call_with_fresh_token(connection, lambda account: provider.check_publish(account, poll))
+                result = call_with_fresh_token(connection, partial(provider.check_publish, poll=result.poll))
         db.session.commit()
 
 
@@ -333,7 +333,8 @@ def main(argv: list[str]) -> int:
             seed_demo(live)
             print("with demo data:")
             pages = [
-                ("/", "dashboard"), ("/posts/", "posts"), ("/posts/?status=scheduled&platform=instagram", "posts-filtered"),
+                ("/", "dashboard"), ("/posts/", "posts"),
+                ("/posts/?status=scheduled&platform=instagram", "posts-filtered"),
                 ("/posts/?status=nope", "posts-bad-filter"), ("/calendar/", "calendar"), ("/approvals/", "approvals"),
                 ("/analytics/", "analytics"), ("/connections", "connections"), ("/profile", "profile"),
                 ("/admin/users", "admin-users"), ("/no/such/page", "error-404"),

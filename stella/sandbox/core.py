@@ -3,7 +3,8 @@
 A platform module (stella/sandbox/platforms/<name>.py) defines a Blueprint whose routes carry the platform's
 real host as the first path segment (`/api.x.com/2/tweets`), and a module-level `PLATFORM = SandboxPlatform(...)`
 saying which hosts it serves and how its errors look. Everything else — state, consent pages, PKCE, faults,
-metrics that grow over time — lives here.
+metrics that grow over time — lives here; the OAuth request checks the platforms share are in `oauth.py`, and
+what only one platform family shares in `platforms/_meta.py` and `platforms/_google.py`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any, TypeVar
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template_string, request
 
@@ -30,14 +31,17 @@ STORE_KEY = "sandbox.store"
 SETTINGS_KEY = "sandbox.settings"
 FAULTS_KEY = "sandbox.faults"
 CLOCK_KEY = "sandbox.clock"
+PLATFORMS_KEY = "sandbox.platforms"
 
 ResponseBuilder = Callable[..., Response]
+View = TypeVar("View", bound=Callable[..., Response])
 
 
 # -- platform declarations --------------------------------------------------------------------------------
 
 
-def _json_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def json_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer with this status and these headers: every platform's error shape is built on it."""
     response = jsonify(body)
     response.status_code = status
     for key, value in (headers or {}).items():
@@ -46,19 +50,19 @@ def _json_error(status: int, body: dict[str, Any], headers: dict[str, str] | Non
 
 
 def default_rate_limited(retry_after: int = 60) -> Response:
-    return _json_error(429, {"error": "rate_limited", "message": "Too many requests"}, {"Retry-After": str(retry_after)})
+    return json_error(429, {"error": "rate_limited", "message": "Too many requests"}, {"Retry-After": str(retry_after)})
 
 
 def default_expired_token() -> Response:
-    return _json_error(401, {"error": "invalid_token", "message": "The access token expired"})
+    return json_error(401, {"error": "invalid_token", "message": "The access token expired"})
 
 
 def default_rejection(reason: str = "rejected") -> Response:
-    return _json_error(400, {"error": "rejected", "message": f"The request was refused: {reason}"})
+    return json_error(400, {"error": "rejected", "message": f"The request was refused: {reason}"})
 
 
 def default_server_error(status: int = 503) -> Response:
-    return _json_error(status, {"error": "server_error", "message": "The service is temporarily unavailable"})
+    return json_error(status, {"error": "server_error", "message": "The service is temporarily unavailable"})
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,34 @@ def now() -> datetime:
     return datetime.now(timezone.utc) + timedelta(seconds=offset[0])
 
 
+def declaration(name: str) -> SandboxPlatform:
+    """The running sandbox's declaration of platform `name` (views serving two platforms answer as the right one)."""
+    running: tuple[SandboxPlatform, ...] = current_app.extensions[PLATFORMS_KEY]
+    found = next((platform for platform in running if platform.name == name), None)
+    if found is None:  # an app built with a subset of the platforms still knows every declaration
+        from stella.sandbox.platforms import SANDBOX_PLATFORMS
+
+        found = next(platform for platform in SANDBOX_PLATFORMS if platform.name == name)
+    return found
+
+
+def request_host() -> str:
+    """The real host this request was addressed to: the first path segment."""
+    return request.path.lstrip("/").partition("/")[0]
+
+
+def route_on_hosts(blueprint: Blueprint, hosts: Iterable[str], rule: str, **options: Any) -> Callable[[View], View]:
+    """Register a view under each of `hosts` (one API served on two hosts: an alias, or a platform's own sandbox)."""
+
+    def register(view: View) -> View:
+        for host in hosts:
+            endpoint = f"{view.__name__}_{host.replace('.', '_')}"
+            blueprint.add_url_rule(f"/{host}{rule}", endpoint=endpoint, view_func=view, **options)
+        return view
+
+    return register
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -210,8 +242,6 @@ def client_credentials_from_request(
         client_id, sep, secret = decoded.partition(":")
         if not sep:
             return None
-        from urllib.parse import unquote_plus
-
         return unquote_plus(client_id), unquote_plus(secret)
     values = request.values
     client_id = values.get(id_field)
@@ -429,7 +459,7 @@ def create_sandbox_app(
     app.extensions[SETTINGS_KEY] = sandbox_settings
     app.extensions[FAULTS_KEY] = FaultInjector(sandbox_settings)
     app.extensions[CLOCK_KEY] = [0.0]
-    app.extensions["sandbox.platforms"] = platforms
+    app.extensions[PLATFORMS_KEY] = platforms
 
     host_map: dict[str, list[SandboxPlatform]] = {}
     for platform in platforms:
@@ -492,17 +522,17 @@ def create_sandbox_app(
     def add_fault() -> Response:
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict) or "kind" not in payload:
-            return _json_error(400, {"error": "send JSON with at least 'kind'", "kinds": list(FAULT_KINDS)})
+            return json_error(400, {"error": "send JSON with at least 'kind'", "kinds": list(FAULT_KINDS)})
         allowed = {"kind", "platform", "endpoint", "method", "count", "rate", "status", "retry_after", "reason"}
         unknown = set(payload) - allowed
         if unknown:
-            return _json_error(400, {"error": f"unknown fields: {', '.join(sorted(unknown))}"})
+            return json_error(400, {"error": f"unknown fields: {', '.join(sorted(unknown))}"})
         try:
             rule = FaultRule(**payload)
             app.extensions[FAULTS_KEY].add(rule)
         except (TypeError, ValueError) as exc:
-            return _json_error(400, {"error": str(exc)})
-        return _json_error(201, rule.as_json())
+            return json_error(400, {"error": str(exc)})
+        return json_error(201, rule.as_json())
 
     @app.delete("/_sandbox/faults")
     def clear_faults() -> Response:
@@ -515,7 +545,7 @@ def create_sandbox_app(
         try:
             app.extensions[CLOCK_KEY][0] += float(payload.get("advance_seconds", 0))
         except (TypeError, ValueError):
-            return _json_error(400, {"error": "advance_seconds must be a number"})
+            return json_error(400, {"error": "advance_seconds must be a number"})
         return jsonify({"offset_seconds": app.extensions[CLOCK_KEY][0]})
 
     @app.post("/_sandbox/expire-tokens")

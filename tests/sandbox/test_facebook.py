@@ -304,3 +304,64 @@ def test_a_retry_after_a_lost_answer_finds_the_post_instead_of_duplicating_it(sa
 
     posts = requests.get(sandbox_server.url + "/_sandbox/posts?platform=facebook", timeout=5).json()
     assert len(posts) == 1 and retry.platform_post_id == posts[0]["platform_post_id"]
+
+
+# -- Facebook Login for Business configurations (STELLA_FACEBOOK_LOGIN_CONFIG_ID) ----------------------------------
+
+
+def config_dialog(config_id: str, client_id: str = CLIENT_ID, redirect: str = REDIRECT) -> str:
+    params = {"client_id": client_id, "redirect_uri": redirect, "state": "st", "response_type": "code",
+              "config_id": config_id, "auth_type": "rerequest"}
+    return "/www.facebook.com/v23.0/dialog/oauth?" + urlencode(params)
+
+
+def test_a_login_configuration_grants_its_permissions_instead_of_a_scope(sandbox_client: FlaskClient) -> None:
+    from stella.sandbox.platforms.facebook import DEMO_LOGIN_CONFIG_ID
+
+    page = sandbox_client.get(config_dialog(DEMO_LOGIN_CONFIG_ID))
+    assert page.status_code == 200 and "pages_manage_posts" in page.get_data(as_text=True)
+    allowed = sandbox_client.post(config_dialog(DEMO_LOGIN_CONFIG_ID), data={"decision": "allow"})
+    code = parse_qs(urlsplit(allowed.headers["Location"]).query)["code"][0]
+    user = long_lived(sandbox_client, exchange(sandbox_client, code).json["access_token"])
+    granted = {p["permission"] for p in sandbox_client.get(f"{GRAPH}/me/permissions",
+                                                          query_string={"access_token": user}).json["data"]}
+    assert {"pages_show_list", "pages_manage_posts", "instagram_basic", "instagram_content_publish",
+            "public_profile"} <= granted
+
+
+def test_a_login_configuration_serves_instagram_apps_too(sandbox_client: FlaskClient) -> None:
+    from stella.sandbox.platforms.facebook import DEMO_LOGIN_CONFIG_ID
+
+    page = sandbox_client.get(config_dialog(DEMO_LOGIN_CONFIG_ID, "sandbox-instagram-id",
+                                            f"{STELLA_URL}/connections/instagram/callback"))
+    assert page.status_code == 200 and "instagram_content_publish" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("config_id", ["123456789012345", "not-a-number", ""])
+def test_an_unknown_login_configuration_is_an_error_page_not_a_redirect(sandbox_client: FlaskClient,
+                                                                         config_id: str) -> None:
+    for response in (sandbox_client.get(config_dialog(config_id)),
+                     sandbox_client.post(config_dialog(config_id), data={"decision": "allow"})):
+        assert response.status_code == 400 and "Location" not in response.headers
+        assert "config_id" in response.get_data(as_text=True)
+
+
+def test_a_login_configuration_does_not_excuse_a_wrong_redirect_uri(sandbox_client: FlaskClient) -> None:
+    from stella.sandbox.platforms.facebook import DEMO_LOGIN_CONFIG_ID
+
+    response = sandbox_client.get(config_dialog(DEMO_LOGIN_CONFIG_ID, redirect=f"{STELLA_URL}/elsewhere"))
+    assert response.status_code == 400 and "URL Blocked" in response.get_data(as_text=True)
+
+
+def test_the_real_adapter_connects_with_a_login_configuration(sandbox_server: RunningServer) -> None:
+    from stella.sandbox.platforms.facebook import DEMO_LOGIN_CONFIG_ID
+
+    http = HttpClient(sandbox_url=sandbox_server.url, allow_private_hosts=True)
+    provider = FacebookProvider(ClientCredentials(CLIENT_ID, SECRET), http,
+                                options={"login_config_id": DEMO_LOGIN_CONFIG_ID})
+    url = provider.authorization_url(redirect_uri=REDIRECT, state="cfg")
+    assert "config_id=" in url and "scope=" not in url
+    allowed = requests.post(url, data={"decision": "allow"}, allow_redirects=False, timeout=5)
+    code = parse_qs(urlsplit(allowed.headers["Location"]).query)["code"][0]
+    tokens = provider.exchange_code(code=code, redirect_uri=REDIRECT)
+    assert {"pages_show_list", "pages_manage_posts"} <= tokens.scopes

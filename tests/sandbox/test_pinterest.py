@@ -244,3 +244,71 @@ def test_round_trip_with_the_real_adapter(sandbox_server) -> None:
     with pytest.raises(AuthExpiredError):
         provider.refresh(tokens)  # the rotated-out refresh token no longer works
     assert provider.fetch_profile(fresh).platform_account_id == USER["id"]
+
+
+# -- the API Sandbox host (STELLA_PINTEREST_API_URL=https://api-sandbox.pinterest.com) -------------------------------
+
+SANDBOX_API = "/api-sandbox.pinterest.com/v5"
+
+
+def sandbox_tokens(client: FlaskClient) -> dict:
+    data = {"grant_type": "authorization_code", "code": get_code(client), "redirect_uri": REDIRECT}
+    response = client.post(f"{SANDBOX_API}/oauth/token", data=data, headers=BASIC)
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
+
+
+def test_the_api_sandbox_host_issues_tokens_that_work_only_there(sandbox_client: FlaskClient, tokens: dict) -> None:
+    sandbox = sandbox_tokens(sandbox_client)
+    assert sandbox_client.get(f"{SANDBOX_API}/user_account", headers=bearer(sandbox)).get_json()["id"] == USER["id"]
+    refused = sandbox_client.get("/api.pinterest.com/v5/user_account", headers=bearer(sandbox))
+    assert refused.status_code == 401 and refused.get_json()["code"] == 2
+    # ...and a production token is refused by the API Sandbox.
+    assert sandbox_client.get(f"{SANDBOX_API}/user_account", headers=bearer(tokens)).status_code == 401
+
+
+def test_a_refresh_token_is_refused_by_the_other_environment(sandbox_client: FlaskClient) -> None:
+    sandbox = sandbox_tokens(sandbox_client)
+    form = {"grant_type": "refresh_token", "refresh_token": sandbox["refresh_token"]}
+    assert sandbox_client.post(TOKEN_PATH, data=form, headers=BASIC).get_json()["code"] == 283
+    fresh = sandbox_client.post(f"{SANDBOX_API}/oauth/token", data=form, headers=BASIC)
+    assert fresh.status_code == 200 and fresh.get_json()["refresh_token"] != sandbox["refresh_token"]
+
+
+def test_the_api_sandbox_creates_image_pins_but_refuses_video_pins(sandbox_client: FlaskClient) -> None:
+    sandbox = sandbox_tokens(sandbox_client)
+    image = sandbox_client.post(f"{SANDBOX_API}/pins", headers=bearer(sandbox), json={
+        "board_id": BOARD, "media_source": {"source_type": "image_url", "url": "https://cdn.example/kitchen.jpg"}})
+    assert image.status_code == 201 and image.get_json()["board_id"] == BOARD
+
+    register = sandbox_client.post(f"{SANDBOX_API}/media", headers=bearer(sandbox), json={"media_type": "video"})
+    assert register.status_code == 400 and "API Sandbox" in register.get_json()["message"]
+    pin = sandbox_client.post(f"{SANDBOX_API}/pins", headers=bearer(sandbox), json={
+        "board_id": BOARD, "media_source": {"source_type": "video_id", "media_id": "5071139472003489001",
+                                            "cover_image_key_frame_time": 0}})
+    assert pin.status_code == 400 and "video Pins cannot be created" in pin.get_json()["message"]
+    # Production still takes videos.
+    production = exchange(sandbox_client, get_code(sandbox_client)).get_json()
+    assert sandbox_client.post("/api.pinterest.com/v5/media", headers=bearer(production),
+                               json={"media_type": "video"}).status_code == 201
+
+
+def test_round_trip_on_the_api_sandbox_with_the_real_adapter(sandbox_server) -> None:
+    http = HttpClient(sandbox_url=sandbox_server.url, allow_private_hosts=True)
+    provider = PinterestProvider(ClientCredentials(CLIENT_ID, SECRET), http,
+                                 options={"api_url": "https://api-sandbox.pinterest.com"})
+    url = provider.authorization_url(redirect_uri=REDIRECT, state="rt")
+    assert url.startswith(f"{sandbox_server.url}/www.pinterest.com/oauth/?")  # one consent page for both APIs
+    allowed = requests.post(url, data={"decision": "allow"}, allow_redirects=False, timeout=5)
+    code = parse_qs(urlsplit(allowed.headers["Location"]).query)["code"][0]
+    tokens = provider.exchange_code(code=code, redirect_uri=REDIRECT)
+    profile = provider.fetch_profile(tokens)
+    tokens, chosen = provider.apply_target(tokens, provider.list_targets(tokens, profile)[0])
+    account = Account(access_token=tokens.access_token, platform_account_id=chosen.platform_account_id,
+                      metadata=dict(chosen.metadata))
+    image = provider.publish(account, OutboundPost(
+        text="Sun-filled kitchen at 12 Harbor Lane.", title="12 Harbor Lane",
+        media=(MediaItem(url="https://cdn.harborvine.example/kitchen.jpg", kind="image"),)))
+    assert image.state == "published"
+    posts = requests.get(f"{sandbox_server.url}/_sandbox/posts?platform=pinterest", timeout=5).json()
+    assert [p["platform_post_id"] for p in posts] == [image.platform_post_id]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from stella.sandbox.platforms import instagram
-from stella.sandbox.platforms import facebook
-from stella.sandbox.platforms import linkedin
-from stella.sandbox.platforms import x
-from stella.sandbox.platforms import tiktok
-from stella.sandbox.platforms import youtube
-from stella.sandbox.platforms import threads
-from stella.sandbox.platforms import pinterest
-from stella.sandbox.platforms import bluesky
-from stella.sandbox.platforms import mastodon
-from stella.sandbox.platforms import google_business
+from stella.sandbox.platforms import (
+    bluesky,
+    facebook,
+    google_business,
+    instagram,
+    linkedin,
+    mastodon,
+    pinterest,
+    threads,
+    tiktok,
+    x,
+    youtube,
+)
 
 SANDBOX_PLATFORMS = (
     instagram.PLATFORM,

@@ -67,11 +67,7 @@ _APPVIEW_HOSTS = f"<any({PDS_HOST!r}, {APPVIEW_HOST!r}):host>"
 
 
 def xrpc_error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"error": error, "message": message})
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
+    return core.json_error(status, {"error": error, "message": message}, headers)
 
 
 def _expired_token() -> Response:

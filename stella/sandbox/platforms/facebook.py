@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,8 +23,19 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from stella.sandbox import core
-from stella.sandbox.store import Token
+from stella.sandbox import core, oauth
+from stella.sandbox.platforms._meta import (
+    app_client,
+    expired_token_error,
+    graph_error,
+    live_token,
+    param,
+    pick,
+    redeem_code,
+    requested_fields,
+    server_error,
+)
+from stella.sandbox.store import Client, Token
 
 NAME = "facebook"
 GRAPH = "graph.facebook.com"
@@ -45,6 +55,16 @@ KNOWN_SCOPES = frozenset({
     "publish_video", "business_management", "instagram_basic", "instagram_content_publish",
     "instagram_manage_insights", "instagram_manage_comments", "ads_management", "ads_read",
 })
+# Facebook Login for Business configurations (STELLA_FACEBOOK_LOGIN_CONFIG_ID / STELLA_INSTAGRAM_LOGIN_CONFIG_ID,
+# platform-verification.md item 2): sent as `config_id` instead of `scope`, a configuration's permissions are granted
+# all or nothing. The demo one holds what Stella asks for on Facebook and Instagram.
+DEMO_LOGIN_CONFIG_ID = "918273645501234"
+LOGIN_CONFIGURATIONS: dict[str, tuple[str, ...]] = {
+    DEMO_LOGIN_CONFIG_ID: (
+        "pages_show_list", "pages_manage_posts", "pages_read_engagement", "read_insights", "publish_video",
+        "instagram_basic", "instagram_content_publish", "instagram_manage_insights",
+    ),
+}
 ALL_TASKS = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
 
 DEMO_USER = {
@@ -84,47 +104,6 @@ bp = Blueprint("sandbox_facebook", __name__)
 # -- the Graph error envelope (§1.5) ---------------------------------------------------------------------------
 
 
-def graph_error(
-    message: str,
-    code: int,
-    *,
-    subcode: int | None = None,
-    status: int = 400,
-    user_title: str | None = None,
-    user_msg: str | None = None,
-    transient: bool | None = None,
-    headers: dict[str, str] | None = None,
-    error_type: str = "OAuthException",
-) -> Response:
-    error: dict[str, Any] = {"message": message, "type": error_type, "code": code}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    if transient is not None:
-        error["is_transient"] = transient
-    if user_title:
-        error["error_user_title"] = user_title
-    if user_msg:
-        error["error_user_msg"] = user_msg
-    error["fbtrace_id"] = "A" + secrets.token_urlsafe(15)
-    response = jsonify({"error": error})
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
-def expired_token_error() -> Response:
-    return graph_error(
-        "Error validating access token: Session has expired on Monday, 02-Mar-26 06:00:00 PST. "
-        "The current time is Monday, 02-Mar-26 07:00:00 PST.",
-        190, subcode=463,
-    )
-
-
-def invalid_token_error() -> Response:
-    return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
-
-
 def rate_limited_error(retry_after: int = 60, *, code: int = 4, business_type: str = "pages") -> Response:
     # §1.5: no Retry-After; the usage headers say how long until access is regained (minutes).
     minutes = max(1, math.ceil(retry_after / 60))
@@ -151,46 +130,7 @@ def rejection_error(reason: str = "rejected") -> Response:
     )
 
 
-def server_error(status: int = 503) -> Response:
-    return graph_error("An unexpected error has occurred. Please retry your request later.", 2, status=status,
-                       transient=True)
-
-
 # -- request helpers -------------------------------------------------------------------------------------------
-
-
-def param(name: str) -> Any:
-    """A parameter from the query, the form or a JSON body (Graph accepts all three)."""
-    if name in request.values:
-        return request.values.get(name)
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict):
-        return body.get(name)
-    return None
-
-
-def requested_fields(default: tuple[str, ...] = ("id",)) -> list[str]:
-    """Top-level names in `fields` (`picture.type(large)` → picture, `reactions.summary(true)` → reactions)."""
-    raw = request.args.get("fields") or request.values.get("fields")
-    if not raw:
-        return list(default)
-    names, depth, current = [], 0, ""
-    for ch in raw:
-        if ch in "({":
-            depth += 1
-        elif ch in ")}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            names.append(current)
-            current = ""
-        else:
-            current += ch
-    names.append(current)
-    return [re.split(r"[.{(]", name.strip(), maxsplit=1)[0] for name in names if name.strip()]
-
-
-def pick(node: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    return {key: node[key] for key in fields if key in node and node[key] is not None}
 
 
 def picture(url: str) -> dict[str, Any]:
@@ -218,27 +158,15 @@ class Caller:
         return self.kind.startswith("user")
 
 
-def find_token(value: str) -> Token | None:
-    for platform in META_PLATFORMS:
-        token = core.store().token(platform, value)
-        if token is not None:
-            return token
-    return None
-
-
 def authenticate() -> Caller | Response:
     value = request.values.get("access_token") or core.bearer_token()
     if not value:
         return graph_error("An active access token must be used to query information about the current user.",
                            2500)
-    token = find_token(value)
-    if token is None:
-        return invalid_token_error()
-    if token.revoked_at is not None:
-        return graph_error("Error validating access token: The user has not authorized application.", 190,
-                           subcode=458)
-    if token.access_expired(core.now()):
-        return expired_token_error()
+    # A Facebook Login token can belong to a Facebook or an Instagram connection.
+    token = live_token(next(filter(None, (core.store().token(p, value) for p in META_PLATFORMS)), None))
+    if isinstance(token, Response):
+        return token
     kind = str(token.extra.get("kind") or "user_long")
     return Caller(
         token=token, kind=kind, user_id=str(token.extra.get("user_id") or token.account_id),
@@ -332,58 +260,45 @@ def graph_edge(version: str, node_id: str, edge: str) -> Response:
 # -- Facebook Login (§1.1, §2.1) -----------------------------------------------------------------------------------
 
 
-def meta_client(client_id: str | None) -> tuple[str, Any] | None:
-    """Facebook and Instagram (variant A) connections are both Facebook Login apps."""
-    if not client_id:
-        return None
-    for platform in META_PLATFORMS:
-        client = core.store().client(platform, client_id)
-        if client is not None:
-            return platform, client
-    return None
-
-
 @bp.route("/www.facebook.com/<version>/dialog/oauth", methods=["GET", "POST"])
 def dialog(version: str) -> Response:
-    args = request.args
-    found = meta_client(args.get("client_id"))
-    if found is None:
-        return core.oauth_error_page(PLATFORM, "Invalid App ID: The provided app ID does not look like a valid app ID.")
-    platform_name, client = found
-    redirect_uri = args.get("redirect_uri") or ""
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(
-            PLATFORM,
+    config_id = request.args.get("config_id")
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        lookup=lambda client_id: oauth.find_client(META_PLATFORMS, client_id),  # Facebook and Instagram alike
+        error_pages=PLATFORM,  # Facebook Login's dialog, whichever platform the app connects
+        unknown_client=oauth.Refusal("Invalid App ID: The provided app ID does not look like a valid app ID."),
+        redirect_mismatch=oauth.Refusal(
             "URL Blocked: This redirect failed because the redirect URI is not whitelisted in the app's Client "
             "OAuth Settings. Make sure Client and Web OAuth Login are on and add all your app domains as Valid "
-            "OAuth Redirect URIs.",
-        )
-    if args.get("response_type", "code") != "code":
-        return core.oauth_error_page(PLATFORM, "Only the authorization code flow is enabled for this app.")
-    # §7: Meta expects a comma-separated list; a space-separated one arrives as one unknown scope.
-    scopes = [s.strip() for s in (args.get("scope") or "").split(",") if s.strip()]
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if unknown:
-        return core.oauth_error_page(PLATFORM, f"Invalid Scopes: {', '.join(unknown)}. This message is only shown "
-                                               "to developers.")
-    platform = PLATFORM if platform_name == NAME else _instagram_platform()
-    return core.authorize_page(
-        platform,
-        client_id=client.client_id,
-        redirect_uri=redirect_uri,
-        state=args.get("state"),
+            "OAuth Redirect URIs."),
+        bad_response_type=oauth.Refusal("Only the authorization code flow is enabled for this app."),
+        default_response_type="code",
+        # §7: Meta expects a comma-separated list; a space-separated one arrives as one unknown scope.
+        scope_separator=",",
+        strip_scopes=True,
+        # With a Login for Business configuration, `scope` is not used: the configuration holds the permissions.
+        check_scopes=oauth.any_scopes if config_id is not None else oauth.known_scopes(
+            KNOWN_SCOPES, unknown=oauth.Refusal("Invalid Scopes: {value}. This message is only shown to developers.")),
+    )
+    if isinstance(consent, Response):
+        return consent
+    scopes = consent.scopes
+    if config_id is not None:
+        configured = LOGIN_CONFIGURATIONS.get(config_id)
+        if configured is None:
+            # ⚠️ Meta's exact wording for an unknown configuration is not in the stored documents.
+            return core.oauth_error_page(PLATFORM, f"Invalid config_id: {config_id} is not a Facebook Login for "
+                                                   "Business configuration of this app. This message is only shown "
+                                                   "to developers.")
+        scopes = list(configured)
+    return consent.page(
         scopes=[*scopes, "public_profile"] if "public_profile" not in scopes else scopes,
         account_id=DEMO_USER["id"],
         account_label=f"{DEMO_USER['name']} (admin of Harbor & Vine Realty)",
         code_ttl=CODE_TTL,
         redirect_fragment="_=_",  # Facebook appends #_=_ to the redirect
     )
-
-
-def _instagram_platform() -> core.SandboxPlatform:
-    from stella.sandbox.platforms.instagram import PLATFORM as INSTAGRAM
-
-    return INSTAGRAM
 
 
 @bp.route(f"/{GRAPH}/<version>/oauth/access_token", methods=["GET", "POST"])
@@ -393,35 +308,21 @@ def access_token(version: str) -> Response:
     if bad is not None:
         return bad
     values = request.values
-    client_id = values.get("client_id")
-    if not client_id:
-        return graph_error("Missing client_id parameter.", 101)
-    found = meta_client(client_id)
-    if found is None:
-        return graph_error("Error validating application. Invalid application ID.", 101)
-    platform, client = found
-    if values.get("client_secret") != client.client_secret:
-        return graph_error("Error validating client secret.", 1)
+    client = app_client(values, META_PLATFORMS)
+    if isinstance(client, Response):
+        return client
+    platform = client.platform
     now = core.now()
     if values.get("grant_type") == "fb_exchange_token":
-        return _exchange_long_lived(platform, client.client_id, values.get("fb_exchange_token") or "")
+        return _exchange_long_lived(client, values.get("fb_exchange_token") or "")
     if values.get("grant_type") not in (None, "authorization_code"):
         return graph_error(f"Unsupported grant_type: {values.get('grant_type')}", 100)
     code_value = values.get("code")
     if not code_value:
         return graph_error("Missing authorization code", 100)
-    code, reason = core.store().consume_code(platform, code_value, now=now)
-    if code is None:
-        return graph_error("Invalid verification code format.", 100, subcode=36010)
-    if reason == "used":
-        return graph_error("This authorization code has been used.", 100, subcode=36009)
-    if reason == "expired":
-        return graph_error("This authorization code has expired.", 100, subcode=36007)
-    if code.client_id != client.client_id or code.redirect_uri != values.get("redirect_uri"):
-        return graph_error(
-            "Error validating verification code. Please make sure your redirect_uri is identical to the one you "
-            "used in the OAuth dialog request", 100, subcode=36008,
-        )
+    code = redeem_code(client, code_value, values.get("redirect_uri"))
+    if isinstance(code, Response):
+        return code
     token = core.store().issue_token(
         platform, client_id=client.client_id, account_id=code.account_id, scopes=code.scopes, now=now,
         access_ttl=SHORT_TTL, with_refresh=False, prefix="EAAG",
@@ -430,19 +331,17 @@ def access_token(version: str) -> Response:
     return jsonify({"access_token": token.access_token, "token_type": "bearer", "expires_in": token.expires_in})
 
 
-def _exchange_long_lived(platform: str, client_id: str, value: str) -> Response:
-    token = core.store().token(platform, value) if value else None
-    if token is None or token.client_id != client_id or str(token.extra.get("kind", "")).startswith("page"):
-        return invalid_token_error()
-    if token.revoked_at is not None:
-        return graph_error("Error validating access token: The user has not authorized application.", 190,
-                           subcode=458)
-    if token.access_expired(core.now()):
-        return expired_token_error()  # §1.1: "An expired token cannot be exchanged"
+def _exchange_long_lived(client: Client, value: str) -> Response:
+    token = core.store().token(client.platform, value) if value else None
+    if token is not None and (token.client_id != client.client_id or str(token.extra.get("kind", "")) == "page"):
+        token = None  # another app's token, or a Page token: nothing this app can exchange
+    live = live_token(token)  # §1.1: "An expired token cannot be exchanged"
+    if isinstance(live, Response):
+        return live
     fresh = core.store().issue_token(
-        platform, client_id=client_id, account_id=token.account_id, scopes=token.scopes, now=core.now(),
+        client.platform, client_id=client.client_id, account_id=live.account_id, scopes=live.scopes, now=core.now(),
         access_ttl=LONG_TTL, with_refresh=False, prefix="EAAG",
-        extra={"kind": "user_long", "user_id": token.extra.get("user_id") or token.account_id},
+        extra={"kind": "user_long", "user_id": live.extra.get("user_id") or live.account_id},
     )
     return jsonify({"access_token": fresh.access_token, "token_type": "bearer", "expires_in": fresh.expires_in})
 

@@ -19,7 +19,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from stella.sandbox import core
-from stella.sandbox.platforms.youtube import BUSINESS, GOOGLE_ACCOUNT, SCOPE_PREFIX, google_access, google_error
+from stella.sandbox.platforms._google import INVALID_CREDENTIALS, GoogleFaults, google_access, google_error
+from stella.sandbox.platforms.youtube import BUSINESS, GOOGLE_ACCOUNT, SCOPE_PREFIX
 from stella.sandbox.store import Token
 
 NAME = "google_business"
@@ -91,25 +92,17 @@ bp = Blueprint("sandbox_google_business", __name__)
 
 
 def _expired_token() -> Response:
-    return google_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-                        "login cookie or other valid authentication credential.", status="UNAUTHENTICATED")
+    return google_error(401, INVALID_CREDENTIALS, status="UNAUTHENTICATED")
 
 
-def _rate_limited(retry_after: int = 60) -> Response:
-    return google_error(429, "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of "
-                        "service 'mybusiness.googleapis.com'.", status="RESOURCE_EXHAUSTED",
-                        headers={"Retry-After": str(retry_after)})
-
-
-def _rejection(reason: str = "rejected") -> Response:
-    return google_error(400, f"Request contains an invalid argument. ({reason})", reason="badRequest",
-                        status="INVALID_ARGUMENT")
-
-
-def _server_error(status: int = 503) -> Response:
-    if status == 500:
-        return google_error(500, "Internal error encountered.", status="INTERNAL")
-    return google_error(status, "The service is currently unavailable.", status="UNAVAILABLE")
+# Faults in the Business Profile APIs' words (§5.5): a status, no reason for the backend.
+FAULTS = GoogleFaults(
+    rate_message="Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service "
+                 "'mybusiness.googleapis.com'.",
+    rejection_message="Request contains an invalid argument. ({reason})",
+    rejection_reason="badRequest",
+    unavailable_status="UNAVAILABLE",
+)
 
 
 PLATFORM = core.SandboxPlatform(
@@ -120,9 +113,9 @@ PLATFORM = core.SandboxPlatform(
            "mybusiness.googleapis.com", "businessprofileperformance.googleapis.com"),
     color="#4285F4",
     expired_token=_expired_token,
-    rate_limited=_rate_limited,
-    rejection=_rejection,
-    server_error=_server_error,
+    rate_limited=FAULTS.rate_limited,
+    rejection=FAULTS.rejection,
+    server_error=FAULTS.server_error,
     demo_notes=f"Signs in as {GOOGLE_ACCOUNT['email']} (Google sign-in served with YouTube); two Harbor & Vine "
     "offices. Text with a phone number is REJECTED by review, as Google does.",
 )
@@ -392,8 +385,8 @@ def fetch_multi_daily_metrics(location_id: str) -> Response:
     token = _access()
     if isinstance(token, Response):
         return token
-    account = next((a for a, locs in LOCATIONS.items() if any(l["name"] == f"locations/{location_id}" for l in locs)),
-                   None)
+    name = f"locations/{location_id}"
+    account = next((a for a, locs in LOCATIONS.items() if any(loc["name"] == name for loc in locs)), None)
     if account is None or account not in {a["name"] for a in _owned_accounts(token)}:
         return google_error(403, "The caller does not have permission", status="PERMISSION_DENIED")
     metrics = request.args.getlist("dailyMetrics")

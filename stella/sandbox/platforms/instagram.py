@@ -14,14 +14,25 @@ calls with an endpoint glob (e.g. `*/media_publish`) instead.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from stella.sandbox import core
 from stella.sandbox.platforms import facebook as graph
-from stella.sandbox.platforms.facebook import Caller, graph_error, handles, param, pick, requested_fields
+from stella.sandbox.platforms._meta import (
+    container_status,
+    expired_token_error,
+    graph_error,
+    param,
+    pick,
+    posts_last_day,
+    requested_fields,
+    server_error,
+    shortcode,
+)
+from stella.sandbox.platforms.facebook import Caller, handles
 
 NAME = "instagram"
 MAX_CAPTION = 2200  # §1.3
@@ -30,11 +41,9 @@ MAX_MENTIONS = 20
 MAX_CHILDREN = 10  # §1.3
 MIN_CHILDREN = 2
 DAILY_POSTS = 50  # §1.3: 50 API-published posts per rolling 24 h
-CONTAINER_LIFETIME = timedelta(hours=24)  # §1.3: containers expire after 24 h
 VIDEO_PROCESSING = timedelta(seconds=5)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg")  # §1.2: JPEG only
 VIDEO_EXTENSIONS = (".mp4", ".mov")
-SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # §1.4: the current per-media metrics; impressions, plays and video_views are gone.
 MEDIA_METRICS = ("views", "reach", "likes", "comments", "shares", "saved", "total_interactions")
 DEPRECATED_METRICS = ("impressions", "plays", "video_views", "clips_replays_count",
@@ -95,13 +104,8 @@ def publishing_limit(caller: Caller, ig_id: str, page: dict[str, Any]) -> Respon
     denied = ig_access(caller, ig_id)
     if denied is not None:
         return denied
-    return jsonify({"data": [{"quota_usage": _posts_last_day(ig_id),
+    return jsonify({"data": [{"quota_usage": posts_last_day(NAME, ig_id),
                               "config": {"quota_total": DAILY_POSTS, "quota_duration": 86400}}]})
-
-
-def _posts_last_day(ig_id: str) -> int:
-    cutoff = core.now() - timedelta(hours=24)
-    return sum(1 for post in core.store().posts(NAME) if post.account_id == ig_id and post.created_at >= cutoff)
 
 
 # -- containers (§1.2) ------------------------------------------------------------------------------------------
@@ -191,20 +195,6 @@ def create_container(caller: Caller, ig_id: str, page: dict[str, Any]) -> Respon
     return jsonify({"id": container_id})
 
 
-def container_status(container: dict[str, Any]) -> str:
-    """§1.2: IN_PROGRESS, FINISHED, ERROR, EXPIRED (24 h unpublished) or PUBLISHED."""
-    now = core.now()
-    if container.get("published_media_id"):
-        return "PUBLISHED"
-    if container.get("error"):
-        return "ERROR"
-    if now >= datetime.fromisoformat(container["created"]) + CONTAINER_LIFETIME:
-        return "EXPIRED"
-    if now < datetime.fromisoformat(container["ready_at"]):
-        return "IN_PROGRESS"
-    return "FINISHED"
-
-
 @handles("ig_container", None)
 def container_node(caller: Caller, container_id: str, container: dict[str, Any]) -> Response:
     denied = ig_access(caller, container["ig_user"])
@@ -217,14 +207,6 @@ def container_node(caller: Caller, container_id: str, container: dict[str, Any])
 
 
 # -- publishing -------------------------------------------------------------------------------------------------
-
-
-def shortcode(media_id: str) -> str:
-    number, chars = int(media_id), []
-    while number:
-        number, rest = divmod(number, 64)
-        chars.append(SHORTCODE_ALPHABET[rest])
-    return "".join(reversed(chars))[-11:]
 
 
 @handles("ig_user", "media_publish", "POST")
@@ -252,7 +234,7 @@ def media_publish(caller: Caller, ig_id: str, page: dict[str, Any]) -> Response:
     if status == "IN_PROGRESS":
         return graph_error("Media ID is not available", 9007, subcode=2207027, user_title="Media not ready",
                            user_msg="The media is not ready for publishing, please wait for a moment")
-    if _posts_last_day(ig_id) >= DAILY_POSTS:
+    if posts_last_day(NAME, ig_id) >= DAILY_POSTS:
         return graph_error("Application request limit reached", 9, subcode=2207042,
                            user_title="Reached maximum posts",
                            user_msg="You have reached the maximum number of posts that can be published in 24 hours.")
@@ -345,10 +327,10 @@ PLATFORM = core.SandboxPlatform(
     # Instagram fire there.
     hosts=("www.facebook.com", "graph.facebook.com"),
     color="#E1306C",
-    expired_token=graph.expired_token_error,
+    expired_token=expired_token_error,
     rate_limited=lambda retry_after=60: graph.rate_limited_error(retry_after, code=4, business_type="instagram"),
     rejection=rejection_error,
-    server_error=graph.server_error,
+    server_error=server_error,
     demo_notes="Connect through Facebook Login; the account is @harborvine.realty, linked to the Harbor & Vine "
                "Realty Page.",
 )

@@ -20,8 +20,8 @@ from urllib.parse import unquote
 
 from flask import Blueprint, Response, jsonify, request
 
-from stella.sandbox import core
-from stella.sandbox.store import Token
+from stella.sandbox import core, oauth
+from stella.sandbox.store import Client, Token
 
 NAME = "linkedin"
 ACCESS_TTL = timedelta(days=60)  # li §4.1
@@ -77,17 +77,7 @@ def _error(status: int, message: str, *, service_code: int | None = None, code: 
         body["serviceErrorCode"] = service_code
     if code:
         body["code"] = code
-    response = jsonify(body)
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    response = jsonify({"error": error, "error_description": description})
-    response.status_code = status
-    return response
+    return core.json_error(status, body, headers)
 
 
 def expired_token() -> Response:
@@ -228,26 +218,25 @@ def render_little_text(commentary: str) -> str:
 
 @bp.route("/www.linkedin.com/oauth/v2/authorization", methods=["GET", "POST"])
 def authorize() -> Response:
-    args = request.args
-    client = core.store().client(NAME, args.get("client_id", ""))
-    if client is None:
-        return core.oauth_error_page(PLATFORM, "The passed in client_id is invalid.")
-    redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(PLATFORM, "The redirect_uri does not match the registered value.")
-    state = args.get("state")
-    if args.get("response_type") != "code":
-        return _redirect_error(redirect_uri, state, "invalid_request", "response_type must be code")
-    scopes = [s for s in args.get("scope", "").split(" ") if s]
-    refused = _unauthorized_scope(scopes)
-    if not scopes or refused is not None:
-        return _redirect_error(redirect_uri, state, "unauthorized_scope_error",
-                               f"Scope &quot;{refused or ''}&quot; is not authorized for your application")
-    return core.authorize_page(
-        PLATFORM, client_id=client.client_id, redirect_uri=redirect_uri, state=state, scopes=scopes,
-        account_id=MEMBER_URN, account_label=f"{MEMBER['name']} · Harbor & Vine Realty",
-        code_ttl=timedelta(minutes=30),  # li: authorization codes live 30 minutes
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        unknown_client=oauth.Refusal("The passed in client_id is invalid."),
+        redirect_mismatch=oauth.Refusal("The redirect_uri does not match the registered value."),
+        bad_response_type=oauth.Refusal("response_type must be code", "invalid_request"),
+        check_scopes=_check_scopes,
     )
+    if isinstance(consent, Response):
+        return consent
+    return consent.page(account_id=MEMBER_URN, account_label=f"{MEMBER['name']} · Harbor & Vine Realty",
+                        code_ttl=timedelta(minutes=30))  # li: authorization codes live 30 minutes
+
+
+def _check_scopes(scopes: list[str], client: Client) -> oauth.Refusal | None:
+    refused = _unauthorized_scope(scopes)
+    if scopes and refused is None:
+        return None
+    return oauth.Refusal(f"Scope &quot;{refused or ''}&quot; is not authorized for your application",
+                         "unauthorized_scope_error")
 
 
 def _unauthorized_scope(scopes: list[str]) -> str | None:
@@ -263,32 +252,25 @@ def _unauthorized_scope(scopes: list[str]) -> str | None:
     return next((scope for scope in scopes if scope not in allowed), None)
 
 
-def _redirect_error(redirect_uri: str, state: str | None, error: str, description: str) -> Response:
-    params = {"error": error, "error_description": description}
-    if state:
-        params["state"] = state
-    response = Response(status=302)
-    response.headers["Location"] = core.add_query(redirect_uri, params)
-    return response
-
-
 @bp.post("/www.linkedin.com/oauth/v2/accessToken")
 def access_token() -> Response:
     form = request.form
     if not form.get("client_id"):
         # li §4.1: credentials go in the body; a Basic header alone leaves client_id missing.
-        return _oauth_error(400, "invalid_request", 'A required parameter "client_id" is missing')
-    credentials = core.client_credentials_from_request("body")
-    client = core.store().client(NAME, form.get("client_id", ""))
-    if credentials is None or client is None or not secrets.compare_digest(client.client_secret, credentials[1]):
-        return _oauth_error(401, "invalid_client", "Client authentication failed")
+        return oauth.oauth_error(400, "invalid_request", 'A required parameter "client_id" is missing')
+    client = oauth.authenticate_client(
+        NAME, lambda problem: oauth.oauth_error(401, "invalid_client", "Client authentication failed"),
+        styles=("body",), lookup=lambda client_id: core.store().client(NAME, form.get("client_id", "")),
+    )
+    if isinstance(client, Response):
+        return client
     now = core.now()
     grant = form.get("grant_type")
     if grant == "authorization_code":
         code, reason = core.store().consume_code(NAME, form.get("code", ""), now=now)
         if code is None or reason or code.client_id != client.client_id or code.redirect_uri != form.get(
                 "redirect_uri"):
-            return _oauth_error(400, "invalid_request", "Unable to retrieve access token: appid/redirect uri/code "
+            return oauth.oauth_error(400, "invalid_request", "Unable to retrieve access token: appid/redirect uri/code "
                                                         "verifier does not match authorization code. Or authorization "
                                                         "code expired. Or external member binding exists")
         issued = core.store().issue_token(NAME, client_id=client.client_id, account_id=code.account_id,
@@ -297,14 +279,14 @@ def access_token() -> Response:
     if grant == "refresh_token":
         old = core.store().token_by_refresh(NAME, form.get("refresh_token", ""))
         if old is None or old.client_id != client.client_id or old.revoked_at is not None or old.refresh_expired(now):
-            return _oauth_error(400, "invalid_grant", "The provided authorization grant or refresh token is "
+            return oauth.oauth_error(400, "invalid_grant", "The provided authorization grant or refresh token is "
                                                       "invalid, expired or revoked.")
         # li §4.1: the same refresh token comes back, with its original expiry.
         issued = core.store().issue_token(NAME, client_id=client.client_id, account_id=old.account_id,
                                           scopes=old.scopes, now=now, access_ttl=ACCESS_TTL,
                                           refresh_token=old.refresh_token, refresh_expires_at=old.refresh_expires_at)
         return jsonify(_token_json(issued))
-    return _oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+    return oauth.oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 
 
 # -- identity and organizations ------------------------------------------------------------------------------------

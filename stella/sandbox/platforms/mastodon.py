@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from stella.sandbox import core
+from stella.sandbox import core, oauth
 from stella.sandbox.platforms.bluesky import count_graphemes
 from stella.sandbox.store import Client, Token
 
@@ -66,11 +66,7 @@ def error(status: int, message: str, description: str | None = None, headers: di
     body: dict[str, str] = {"error": message}
     if description:
         body["error_description"] = description
-    response = jsonify(body)
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
+    return core.json_error(status, body, headers)
 
 
 def _expired_token() -> Response:
@@ -229,65 +225,54 @@ def _scope_allowed(requested: str, granted: tuple[str, ...]) -> bool:
 
 @bp.route("/<instance>/oauth/authorize", methods=["GET", "POST"])
 def authorize(instance: str) -> Response:
-    args = request.args
-    client = _client(instance, args.get("client_id"))
-    if client is None:
-        return core.oauth_error_page(PLATFORM, INVALID_CLIENT, 401)
-    redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(PLATFORM, "The redirect uri included is not valid.")
-    state = args.get("state")
-
-    def back(error_code: str, description: str) -> Response:
-        params = {"error": error_code, "error_description": description}
-        if state is not None:
-            params["state"] = state
-        response = Response(status=302)
-        response.headers["Location"] = core.add_query(redirect_uri, params)
-        return response
-
-    if args.get("response_type") != "code":
-        return back("unsupported_response_type", "The authorization server does not support this response type.")
-    scopes = (args.get("scope") or "read").replace("+", " ").split()
-    if not all(_scope_allowed(s, _client_scopes(client)) for s in scopes):
-        # masto §4.1 Scopes: the requested scope must be a subset of the registered one.
-        return back("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
-    challenge = args.get("code_challenge")
-    method = args.get("code_challenge_method")
-    if challenge and method != "S256":
-        return back("invalid_request", "Code challenge method must be S256.")  # masto §4.1: S256 only
-    return core.authorize_page(
+    consent = oauth.check_consent_request(
         PLATFORM,
-        client_id=client.client_id,
-        redirect_uri=redirect_uri,
-        state=state,
-        scopes=scopes,
+        lookup=lambda client_id: _client(instance, client_id),
+        unknown_client=oauth.Refusal(INVALID_CLIENT, status=401),
+        redirect_mismatch=oauth.Refusal("The redirect uri included is not valid."),
+        bad_response_type=oauth.Refusal("The authorization server does not support this response type.",
+                                        "unsupported_response_type"),
+        # A literal "+" separates scopes too, and no scope means `read` (Doorkeeper's default).
+        scope_separator=re.compile(r"[\s+]+"),
+        default_scope="read",
+        check_scopes=_check_scopes,
+    )
+    if isinstance(consent, Response):
+        return consent
+    challenge = request.args.get("code_challenge")
+    method = request.args.get("code_challenge_method")
+    if challenge and method != "S256":  # masto §4.1: S256 only
+        return oauth.redirect_error(consent.redirect_uri, consent.state, "invalid_request",
+                                    "Code challenge method must be S256.")
+    return consent.page(
         account_id=account_id(instance),
         account_label=f"@{DEMO_ACCOUNT['username']}@{instance}",
         code_challenge=challenge,
         code_challenge_method=method if challenge else None,
         extra={"instance": instance},
         code_ttl=CODE_TTL,
-        app_name=str(client.extra.get("name") or "Stella"),
+        app_name=str(consent.client.extra.get("name") or "Stella"),
     )
 
 
-def _authenticated_client(instance: str) -> Client | None:
+def _check_scopes(scopes: list[str], client: Client) -> oauth.Refusal | None:
+    # masto §4.1 Scopes: the requested scope must be a subset of the registered one.
+    if all(_scope_allowed(scope, _client_scopes(client)) for scope in scopes):
+        return None
+    return oauth.Refusal("The requested scope is invalid, unknown, or malformed.", "invalid_scope")
+
+
+def _authenticated_client(instance: str, refusal: Callable[[], Response]) -> Client | Response:
     # masto §4.1 step 0: client_secret_basic and client_secret_post are both supported.
-    credentials = core.client_credentials_from_request("basic") or core.client_credentials_from_request("body")
-    if credentials is None:
-        return None
-    client = _client(instance, credentials[0])
-    if client is None or not secrets.compare_digest(client.client_secret, credentials[1]):
-        return None
-    return client
+    return oauth.authenticate_client(NAME, lambda problem: refusal(), styles=("basic", "body"),
+                                     lookup=lambda client_id: _client(instance, client_id))
 
 
 @bp.post("/<instance>/oauth/token")
 def token(instance: str) -> Response:
-    client = _authenticated_client(instance)
-    if client is None:
-        return error(401, "invalid_client", INVALID_CLIENT)
+    client = _authenticated_client(instance, lambda: error(401, "invalid_client", INVALID_CLIENT))
+    if isinstance(client, Response):
+        return client
     grant_type = request.form.get("grant_type")
     if grant_type != "authorization_code":
         # masto §4.1 step 3: refresh tokens are disabled; client_credentials is out of the sandbox's scope.
@@ -321,9 +306,10 @@ def token(instance: str) -> Response:
 
 @bp.post("/<instance>/oauth/revoke")
 def revoke(instance: str) -> Response:
-    client = _authenticated_client(instance)
-    if client is None:
-        return error(403, "unauthorized_client", "You are not authorized to revoke this token")
+    client = _authenticated_client(
+        instance, lambda: error(403, "unauthorized_client", "You are not authorized to revoke this token"))
+    if isinstance(client, Response):
+        return client
     value = request.form.get("token", "")
     existing = core.store().token(NAME, value)
     if existing is not None and existing.client_id == client.client_id:

@@ -14,16 +14,20 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from stella.sandbox import core
+from stella.sandbox import core, oauth
 from stella.sandbox.store import Token
 
 NAME = "pinterest"
 API = "api.pinterest.com"
+# Pinterest's API Sandbox (STELLA_PINTEREST_API_URL): the same API on its own host, for Trial apps (§2.1 access
+# tiers); its tokens come from its own token endpoint and work only there, and it cannot create video pins.
+SANDBOX_API = "api-sandbox.pinterest.com"
 UPLOAD_HOST = "pinterest-media-upload.s3-accelerate.amazonaws.com"
 ACCESS_TTL = timedelta(seconds=2592000)  # §2.1: 30 days
 REFRESH_TTL = timedelta(seconds=5184000)  # §2.1: continuous refresh, 60 days from each refresh
@@ -67,17 +71,11 @@ bp = Blueprint("sandbox_pinterest", __name__)
 
 
 def pinterest_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"code": code, "message": message})
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
+    return core.json_error(status, {"code": code, "message": message}, headers)
 
 
 def _expired_token() -> Response:
-    response = jsonify({"code": 2, "message": "Authentication failed.", "status": "failure"})
-    response.status_code = 401
-    return response
+    return core.json_error(401, {"code": 2, "message": "Authentication failed.", "status": "failure"})
 
 
 def _rate_limited(retry_after: int = 60) -> Response:
@@ -97,14 +95,33 @@ PLATFORM = core.SandboxPlatform(
     name=NAME,
     display_name="Pinterest",
     blueprint=bp,
-    hosts=("www.pinterest.com", API, UPLOAD_HOST),
+    hosts=("www.pinterest.com", API, SANDBOX_API, UPLOAD_HOST),
     color="#E60023",
     expired_token=_expired_token,
     rate_limited=_rate_limited,
     rejection=_rejection,
     server_error=_server_error,
-    demo_notes=f"Signs in as @{USER['username']} with {len(BOARDS)} boards (one secret).",
+    demo_notes=f"Signs in as @{USER['username']} with {len(BOARDS)} boards (one secret). The API Sandbox host "
+    f"({SANDBOX_API}) works too, without video pins.",
 )
+
+
+def api_route(rule: str, **options: Any) -> Callable[[core.View], core.View]:
+    """A view of the v5 API, served on the production host and on the API Sandbox host alike."""
+    return core.route_on_hosts(bp, (API, SANDBOX_API), rule, **options)
+
+
+def _environment() -> str:
+    """Which Pinterest API this request reached: tokens of one are refused by the other."""
+    return "sandbox" if core.request_host() == SANDBOX_API else "production"
+
+
+def _no_video_in_sandbox() -> Response | None:
+    # developers.pinterest.com/docs/developer-tools/sandbox/ (platform-verification.md item 4): the API Sandbox
+    # cannot create video pins. ⚠️ Its exact error body is not documented; this follows the {code, message} shape.
+    if _environment() == "sandbox":
+        return pinterest_error(400, 1, "Invalid request: video Pins cannot be created in the API Sandbox.")
+    return None
 
 
 # -- OAuth (§2.1) ----------------------------------------------------------------------------------------------
@@ -112,25 +129,20 @@ PLATFORM = core.SandboxPlatform(
 
 @bp.route("/www.pinterest.com/oauth/", methods=["GET", "POST"])
 def authorize() -> Response:
-    args = request.args
-    client = core.store().client(NAME, args.get("client_id", ""))
-    if client is None:
-        return core.oauth_error_page(PLATFORM, "Invalid client_id: this app does not exist.", 400)
-    redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(PLATFORM, "The redirect_uri does not match any registered for this app.", 400)
-    if args.get("response_type") != "code":
-        return core.oauth_error_page(PLATFORM, "response_type must be code.", 400)
-    scopes = [s for s in args.get("scope", "").split(",") if s]
-    if not scopes:
-        return core.oauth_error_page(PLATFORM, "The scope parameter is required.", 400)
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if unknown:
-        return core.oauth_error_page(PLATFORM, f"Invalid scope: {', '.join(unknown)}", 400)
-    return core.authorize_page(
-        PLATFORM, client_id=client.client_id, redirect_uri=redirect_uri, state=args.get("state"), scopes=scopes,
-        account_id=USER["id"], account_label=f"{USER['business_name']} (@{USER['username']})", code_ttl=CODE_TTL,
+    """One consent page for both APIs: the code it issues is exchanged at either token endpoint (§2.1)."""
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        unknown_client=oauth.Refusal("Invalid client_id: this app does not exist."),
+        redirect_mismatch=oauth.Refusal("The redirect_uri does not match any registered for this app."),
+        bad_response_type=oauth.Refusal("response_type must be code."),
+        scope_separator=",",  # §2.1: comma-separated
+        check_scopes=oauth.known_scopes(KNOWN_SCOPES, unknown=oauth.Refusal("Invalid scope: {value}"),
+                                        missing=oauth.Refusal("The scope parameter is required.")),
     )
+    if isinstance(consent, Response):
+        return consent
+    return consent.page(account_id=USER["id"], account_label=f"{USER['business_name']} (@{USER['username']})",
+                        code_ttl=CODE_TTL)
 
 
 def _token_body(token: Token, response_type: str) -> dict[str, Any]:
@@ -147,22 +159,25 @@ def _token_body(token: Token, response_type: str) -> dict[str, Any]:
     }
 
 
-@bp.post(f"/{API}/v5/oauth/token")
+@api_route("/v5/oauth/token", methods=["POST"])
 def token_endpoint() -> Response:
     # §2.1: HTTP Basic only; credentials in the body are not client authentication here.
-    sent = core.client_credentials_from_request("basic")
-    if sent is None:
-        return pinterest_error(401, 2, "Authentication failed: the token endpoint requires HTTP Basic client "
-                               "authentication.")
-    client = core.store().client(NAME, sent[0])
-    if client is None or not secrets.compare_digest(client.client_secret, sent[1]):
-        return pinterest_error(401, 2, "Authentication failed.")
+    client = oauth.authenticate_client(NAME, _refuse_client)
+    if isinstance(client, Response):
+        return client
     grant = request.form.get("grant_type")
     if grant == "authorization_code":
         return _exchange(client.client_id)
     if grant == "refresh_token":
         return _refresh(client.client_id)
-    return pinterest_error(400, 1, f"Invalid request: grant_type must be authorization_code or refresh_token.")
+    return pinterest_error(400, 1, "Invalid request: grant_type must be authorization_code or refresh_token.")
+
+
+def _refuse_client(problem: oauth.ClientProblem) -> Response:
+    if problem == "missing":
+        return pinterest_error(401, 2, "Authentication failed: the token endpoint requires HTTP Basic client "
+                               "authentication.")
+    return pinterest_error(401, 2, "Authentication failed.")
 
 
 def _exchange(client_id: str) -> Response:
@@ -178,6 +193,7 @@ def _exchange(client_id: str) -> Response:
     token = store.issue_token(
         NAME, client_id=client_id, account_id=code.account_id, scopes=code.scopes, now=now, access_ttl=ACCESS_TTL,
         refresh_ttl=REFRESH_TTL, prefix="pina_", refresh_token="pinr_" + secrets.token_urlsafe(40),
+        extra={"environment": _environment()},
     )
     return jsonify(_token_body(token, "authorization_code"))
 
@@ -189,7 +205,7 @@ def _refresh(client_id: str) -> Response:
     store, now = core.store(), core.now()
     old = store.token_by_refresh(NAME, value)
     if (old is None or old.client_id != client_id or old.revoked_at is not None or old.replaced_at is not None
-            or old.refresh_expired(now)):
+            or old.refresh_expired(now) or not _same_environment(old)):
         return pinterest_error(400, 283, "Invalid request: the refresh token is invalid or expired.")
     scopes = old.scopes
     if request.form.get("scope"):
@@ -202,8 +218,13 @@ def _refresh(client_id: str) -> Response:
     token = store.issue_token(
         NAME, client_id=client_id, account_id=old.account_id, scopes=scopes, now=now, access_ttl=ACCESS_TTL,
         refresh_ttl=REFRESH_TTL, prefix="pina_", refresh_token="pinr_" + secrets.token_urlsafe(40),
+        extra={"environment": _environment()},
     )
     return jsonify(_token_body(token, "refresh_token"))
+
+
+def _same_environment(token: Token) -> bool:
+    return str(token.extra.get("environment", "production")) == _environment()
 
 
 def _access(*required: str) -> Token | Response:
@@ -211,7 +232,8 @@ def _access(*required: str) -> Token | Response:
     if not value:
         return _expired_token()
     token = core.store().token(NAME, value)
-    if token is None or token.revoked_at is not None or token.access_expired(core.now()):
+    if (token is None or token.revoked_at is not None or token.access_expired(core.now())
+            or not _same_environment(token)):
         return _expired_token()
     missing = [s for s in required if s not in token.scopes]
     if missing:
@@ -227,7 +249,7 @@ def _user_posts() -> list[Any]:
     return core.store().posts(NAME)
 
 
-@bp.get(f"/{API}/v5/user_account")
+@api_route("/v5/user_account", methods=["GET"])
 def user_account() -> Response:
     token = _access("user_accounts:read")
     if isinstance(token, Response):
@@ -250,7 +272,7 @@ def _board_view(board: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.get(f"/{API}/v5/boards")
+@api_route("/v5/boards", methods=["GET"])
 def list_boards() -> Response:
     token = _access("boards:read")
     if isinstance(token, Response):
@@ -273,7 +295,7 @@ def _board(board_id: str) -> dict[str, Any] | None:
     return next((b for b in BOARDS if b["id"] == board_id), None)
 
 
-@bp.get(f"/{API}/v5/boards/<board_id>/pins")
+@api_route("/v5/boards/<board_id>/pins", methods=["GET"])
 def board_pins(board_id: str) -> Response:
     token = _access("boards:read", "pins:read")
     if isinstance(token, Response):
@@ -366,6 +388,9 @@ def _media_for(source: Any, token: Token) -> tuple[dict[str, Any], list[dict[str
         return {"media_type": "multiple_images", "items": [_image_media(i)["images"] for i in range(len(items))]}, \
             recorded
     if kind == "video_id":
+        refused = _no_video_in_sandbox()
+        if refused is not None:
+            return refused
         media_id = str(source.get("media_id") or "")
         media = core.store().get_object(NAME, "media", media_id) if media_id else None
         if media is None or media["owner"] != token.account_id:
@@ -395,7 +420,7 @@ def _image_media(index: int) -> dict[str, Any]:
     }}
 
 
-@bp.post(f"/{API}/v5/pins")
+@api_route("/v5/pins", methods=["POST"])
 def create_pin() -> Response:
     token = _access("boards:read", "pins:write")
     if isinstance(token, Response):
@@ -456,7 +481,7 @@ def create_pin() -> Response:
     return response
 
 
-@bp.get(f"/{API}/v5/pins/<pin_id>")
+@api_route("/v5/pins/<pin_id>", methods=["GET"])
 def get_pin(pin_id: str) -> Response:
     token = _access("boards:read", "pins:read")
     if isinstance(token, Response):
@@ -496,7 +521,7 @@ def _metric(metric: str, values: dict[str, int]) -> float | int:
     return values[ANALYTICS_METRICS[metric]]
 
 
-@bp.get(f"/{API}/v5/pins/<pin_id>/analytics")
+@api_route("/v5/pins/<pin_id>/analytics", methods=["GET"])
 def pin_analytics(pin_id: str) -> Response:
     """§2.4: daily_metrics per day with data_status, summary_metrics, lifetime_metrics under the app type."""
     token = _access("boards:read", "pins:read")
@@ -556,7 +581,7 @@ def _media_status(media: dict[str, Any]) -> str:
     return str(media["status"])
 
 
-@bp.post(f"/{API}/v5/media")
+@api_route("/v5/media", methods=["POST"])
 def register_media() -> Response:
     token = _access("pins:write")
     if isinstance(token, Response):
@@ -564,6 +589,9 @@ def register_media() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("media_type") != "video":
         return pinterest_error(400, 1, "Invalid request: media_type must be video.")
+    refused = _no_video_in_sandbox()
+    if refused is not None:
+        return refused
     store, now = core.store(), core.now()
     media_id = str(store.next_number(NAME, "media", start=5071139472003489001))
     key = f"uploads/{USER['id'][-6:]}/{media_id}"
@@ -624,7 +652,7 @@ def s3_upload() -> Response:
     return Response(status=204)
 
 
-@bp.get(f"/{API}/v5/media/<media_id>")
+@api_route("/v5/media/<media_id>", methods=["GET"])
 def media_status(media_id: str) -> Response:
     token = _access("pins:read")
     if isinstance(token, Response):

@@ -11,24 +11,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from stella.providers.rules import count_chars_emoji_utf8, find_urls
-from stella.sandbox import core
-from stella.sandbox.platforms.facebook import (
+from stella.sandbox import core, oauth
+from stella.sandbox.platforms._meta import (
+    app_client,
+    container_status,
     expired_token_error,
     graph_error,
-    invalid_token_error,
+    live_token,
     param,
     pick,
-    rate_limited_error,
+    posts_last_day,
+    redeem_code,
     requested_fields,
     server_error,
+    shortcode,
 )
-from stella.sandbox.store import Token
+from stella.sandbox.platforms.facebook import rate_limited_error
+from stella.sandbox.store import Client, Token
 
 NAME = "threads"
 GRAPH_HOSTS = ("graph.threads.net", "graph.threads.com")  # §3: graph.threads.com is an alias
@@ -40,7 +45,6 @@ MAX_TEXT = 500  # §3.3
 MAX_LINKS = 5
 MIN_CHILDREN, MAX_CHILDREN = 2, 20  # §3.2 ⚠️
 DAILY_POSTS = 250  # §3.3
-CONTAINER_LIFETIME = timedelta(hours=24)
 VIDEO_PROCESSING = timedelta(seconds=5)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
@@ -49,7 +53,6 @@ KNOWN_SCOPES = frozenset({"threads_basic", "threads_content_publish", "threads_m
                           "threads_manage_mentions", "threads_delete", "threads_location_tagging",
                           "threads_profile_discovery"})
 MEDIA_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
-SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 DEMO = {
     "id": "25811234567890123",
@@ -67,15 +70,9 @@ def text_length(text: str) -> int:
     return count_chars_emoji_utf8(text)
 
 
-def graph_routes(rule: str, **options: Any) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+def graph_routes(rule: str, **options: Any) -> Callable[[core.View], core.View]:
     """Register a view on graph.threads.net and its graph.threads.com alias."""
-    def register(view: Callable[..., Response]) -> Callable[..., Response]:
-        for host in GRAPH_HOSTS:
-            endpoint = f"{view.__name__}_{host.replace('.', '_')}"
-            bp.add_url_rule(f"/{host}{rule}", endpoint=endpoint, view_func=view, **options)
-        return view
-
-    return register
+    return core.route_on_hosts(bp, GRAPH_HOSTS, rule, **options)
 
 
 # -- authorization (§3.1) -------------------------------------------------------------------------------------
@@ -84,27 +81,30 @@ def graph_routes(rule: str, **options: Any) -> Callable[[Callable[..., Response]
 @bp.route("/threads.com/oauth/authorize", methods=["GET", "POST"])
 @bp.route("/www.threads.net/oauth/authorize", methods=["GET", "POST"], endpoint="authorize_threads_net")
 def authorize() -> Response:
-    args = request.args
-    client = core.store().client(NAME, args.get("client_id") or "")
-    if client is None:
-        return core.oauth_error_page(PLATFORM, "Invalid platform app: use the Threads app id, not the Facebook one.")
-    redirect_uri = args.get("redirect_uri") or ""
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(PLATFORM, "Invalid redirect_uri: it does not match the app's Redirect Callback "
-                                               "URLs exactly.")
-    if args.get("response_type") != "code":
-        return core.oauth_error_page(PLATFORM, "response_type must be code.")
-    scopes = [s.strip() for s in (args.get("scope") or "").split(",") if s.strip()]
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if unknown:
-        return core.oauth_error_page(PLATFORM, f"Invalid Scopes: {', '.join(unknown)}.")
-    if "threads_basic" not in scopes:
-        return core.oauth_error_page(PLATFORM, "The threads_basic permission is required.")
-    return core.authorize_page(
-        PLATFORM, client_id=client.client_id, redirect_uri=redirect_uri, state=args.get("state"), scopes=scopes,
-        account_id=DEMO["id"], account_label=f"@{DEMO['username']}", code_ttl=CODE_TTL,
-        redirect_fragment="_",  # §1.1: Meta appends #_ to the redirect
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        unknown_client=oauth.Refusal("Invalid platform app: use the Threads app id, not the Facebook one."),
+        redirect_mismatch=oauth.Refusal("Invalid redirect_uri: it does not match the app's Redirect Callback URLs "
+                                        "exactly."),
+        bad_response_type=oauth.Refusal("response_type must be code."),
+        scope_separator=",",
+        strip_scopes=True,
+        check_scopes=_check_scopes,
     )
+    if isinstance(consent, Response):
+        return consent
+    return consent.page(account_id=DEMO["id"], account_label=f"@{DEMO['username']}", code_ttl=CODE_TTL,
+                        redirect_fragment="_")  # §1.1: Meta appends #_ to the redirect
+
+
+_KNOWN = oauth.known_scopes(KNOWN_SCOPES, unknown=oauth.Refusal("Invalid Scopes: {value}."))
+
+
+def _check_scopes(scopes: list[str], client: Client) -> oauth.Refusal | None:
+    unknown = _KNOWN(scopes, client)
+    if unknown is None and "threads_basic" not in scopes:  # §3.1: threads_basic is always required
+        return oauth.Refusal("The threads_basic permission is required.")
+    return unknown
 
 
 @graph_routes("/oauth/access_token", methods=["GET", "POST"])
@@ -112,43 +112,22 @@ def access_token() -> Response:
     if request.method != "POST":
         return graph_error("Unsupported get request. Please read the Graph API documentation", 100)
     form = request.form  # §3.1: form fields in the body; HTTP Basic is not read
-    client_id = form.get("client_id")
-    if not client_id:
-        return graph_error("Missing client_id parameter.", 101)
-    client = core.store().client(NAME, client_id)
-    if client is None:
-        return graph_error("Error validating application. Invalid application ID.", 101)
-    if form.get("client_secret") != client.client_secret:
-        return graph_error("Error validating client secret.", 1)
+    client = app_client(form, NAME)
+    if isinstance(client, Response):
+        return client
     if form.get("grant_type") != "authorization_code":
         return graph_error("Invalid grant_type: it must be authorization_code", 100)
-    now = core.now()
-    code, reason = core.store().consume_code(NAME, form.get("code") or "", now=now)
-    if code is None:
-        return graph_error("Invalid verification code format.", 100, subcode=36010)
-    if reason == "used":
-        return graph_error("This authorization code has been used.", 100, subcode=36009)
-    if reason == "expired":
-        return graph_error("This authorization code has expired.", 100, subcode=36007)
-    if code.client_id != client.client_id or code.redirect_uri != form.get("redirect_uri"):
-        return graph_error("Error validating verification code. Please make sure your redirect_uri is identical to "
-                           "the one you used in the OAuth dialog request", 100, subcode=36008)
+    code = redeem_code(client, form.get("code") or "", form.get("redirect_uri"))
+    if isinstance(code, Response):
+        return code
     token = core.store().issue_token(NAME, client_id=client.client_id, account_id=code.account_id, scopes=code.scopes,
-                                     now=now, access_ttl=SHORT_TTL, with_refresh=False, prefix="TH",
+                                     now=core.now(), access_ttl=SHORT_TTL, with_refresh=False, prefix="TH",
                                      extra={"kind": "short"})
     return jsonify({"access_token": token.access_token, "user_id": int(code.account_id)})
 
 
 def _live_token(value: str | None) -> Token | Response:
-    token = core.store().token(NAME, value) if value else None
-    if token is None:
-        return invalid_token_error()
-    if token.revoked_at is not None:
-        return graph_error("Error validating access token: The user has not authorized application.", 190,
-                           subcode=458)
-    if token.access_expired(core.now()):
-        return expired_token_error()
-    return token
+    return live_token(core.store().token(NAME, value) if value else None)
 
 
 @graph_routes("/access_token", methods=["GET"])
@@ -324,32 +303,6 @@ def create_container(token: Token) -> Response:
     return jsonify({"id": container_id})
 
 
-def container_status(container: dict[str, Any]) -> str:
-    now = core.now()
-    if container.get("published_media_id"):
-        return "PUBLISHED"
-    if container.get("error"):
-        return "ERROR"
-    if now >= datetime.fromisoformat(container["created"]) + CONTAINER_LIFETIME:
-        return "EXPIRED"
-    if now < datetime.fromisoformat(container["ready_at"]):
-        return "IN_PROGRESS"
-    return "FINISHED"
-
-
-def _posts_last_day(user_id: str) -> int:
-    cutoff = core.now() - timedelta(hours=24)
-    return sum(1 for p in core.store().posts(NAME) if p.account_id == user_id and p.created_at >= cutoff)
-
-
-def shortcode(media_id: str) -> str:
-    number, chars = int(media_id), []
-    while number:
-        number, rest = divmod(number, 64)
-        chars.append(SHORTCODE_ALPHABET[rest])
-    return "".join(reversed(chars))[-11:]
-
-
 def publish(token: Token) -> Response:
     denied = _needs(token, "threads_content_publish")
     if denied is not None:
@@ -370,7 +323,7 @@ def publish(token: Token) -> Response:
     if status == "IN_PROGRESS":
         return graph_error("Media ID is not available", 9007, subcode=2207027,
                            user_msg="The media is not ready for publishing, please wait for a moment")
-    if _posts_last_day(token.account_id) >= DAILY_POSTS:
+    if posts_last_day(NAME, token.account_id) >= DAILY_POSTS:
         return graph_error("Application request limit reached", 9, subcode=2207042,
                            user_msg=f"You have reached the limit of {DAILY_POSTS} posts published in 24 hours.")
     media_id = str(18050000000000000 + core.store().next_number(NAME, "graph_id", start=101))
@@ -406,7 +359,7 @@ def list_threads(token: Token) -> Response:
 
 
 def publishing_limit(token: Token) -> Response:
-    return jsonify({"data": [{"quota_usage": _posts_last_day(token.account_id),
+    return jsonify({"data": [{"quota_usage": posts_last_day(NAME, token.account_id),
                               "config": {"quota_total": DAILY_POSTS, "quota_duration": 86400}}]})
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from stella.providers.rules import count_utf16
-from stella.sandbox import core
-from stella.sandbox.store import Token
+from stella.sandbox import core, oauth
+from stella.sandbox.store import Client, Token
 
 NAME = "tiktok"
 ACCESS_TTL = timedelta(hours=2)  # tt §6.1, newer page
@@ -68,21 +68,16 @@ def _log_id() -> str:
 
 
 def api_error(status: int, code: str, message: str) -> Response:
-    response = jsonify({"data": {}, "error": {"code": code, "message": message, "log_id": _log_id()}})
-    response.status_code = status
-    return response
+    return core.json_error(status, {"data": {}, "error": {"code": code, "message": message, "log_id": _log_id()}})
 
 
 def _ok(data: dict[str, Any], status: int = 200) -> Response:
-    response = jsonify({"data": data, "error": {"code": "ok", "message": "", "log_id": _log_id()}})
-    response.status_code = status
-    return response
+    return core.json_error(status, {"data": data, "error": {"code": "ok", "message": "", "log_id": _log_id()}})
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
-    response = jsonify({"error": error, "error_description": description, "log_id": _log_id()})
-    response.status_code = status
-    return response
+    # tt §6.5: the OAuth endpoints' RFC 6749 body carries a log_id too.
+    return oauth.oauth_error(status, error, description, log_id=_log_id())
 
 
 def expired_token() -> Response:
@@ -162,56 +157,41 @@ def _video_id() -> str:
 
 @bp.route("/www.tiktok.com/v2/auth/authorize/", methods=["GET", "POST"])
 def authorize() -> Response:
-    args = request.args
-    if "client_id" in args and "client_key" not in args:
+    if "client_id" in request.args and "client_key" not in request.args:
         return core.oauth_error_page(PLATFORM, "client_key is missing (TikTok calls the client id client_key).")
-    client = core.store().client(NAME, args.get("client_key", ""))
-    if client is None:
-        return core.oauth_error_page(PLATFORM, "Something went wrong: the client_key is not valid.")
-    redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(PLATFORM, "Something went wrong: redirect_uri does not match the registered "
-                                               "redirect URI.")
-    state = args.get("state")
-    if args.get("response_type") != "code":
-        return _redirect_error(redirect_uri, state, "invalid_request", "response_type must be code")
-    scopes = [s for s in args.get("scope", "").split(",") if s]
-    if not scopes or any(s not in KNOWN_SCOPES for s in scopes):
-        return _redirect_error(redirect_uri, state, "invalid_scope", "The requested scope is invalid, unknown, "
-                                                                      "or malformed (scopes are comma-separated).")
-    return core.authorize_page(
-        PLATFORM, client_id=client.client_id, redirect_uri=redirect_uri, state=state, scopes=scopes,
-        account_id=DEMO["open_id"], account_label=f"{DEMO['display_name']} (@{DEMO['username']})",
-        code_ttl=CODE_TTL,
+    invalid_scope = oauth.Refusal("The requested scope is invalid, unknown, or malformed (scopes are "
+                                  "comma-separated).", "invalid_scope")
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        client_param="client_key",
+        unknown_client=oauth.Refusal("Something went wrong: the client_key is not valid."),
+        redirect_mismatch=oauth.Refusal("Something went wrong: redirect_uri does not match the registered "
+                                        "redirect URI."),
+        bad_response_type=oauth.Refusal("response_type must be code", "invalid_request"),
+        scope_separator=",",  # tt §6.1: comma-separated
+        check_scopes=oauth.known_scopes(KNOWN_SCOPES, unknown=invalid_scope, missing=invalid_scope),
     )
+    if isinstance(consent, Response):
+        return consent
+    return consent.page(account_id=str(DEMO["open_id"]), code_ttl=CODE_TTL,
+                        account_label=f"{DEMO['display_name']} (@{DEMO['username']})")
 
 
-def _redirect_error(redirect_uri: str, state: str | None, error: str, description: str) -> Response:
-    params = {"error": error, "error_description": description}
-    if state:
-        params["state"] = state
-    response = Response(status=302)
-    response.headers["Location"] = core.add_query(redirect_uri, params)
-    return response
-
-
-def _body_client() -> Any:
-    credentials = core.client_credentials_from_request("body", id_field="client_key")
-    if credentials is None:
-        return None
-    client = core.store().client(NAME, credentials[0])
-    if client is None or not secrets.compare_digest(client.client_secret, credentials[1]):
-        return None
-    return client
+def _client() -> Client | Response:
+    """tt §6.1: client_key and client_secret travel in the form body."""
+    return oauth.authenticate_client(
+        NAME, lambda problem: _oauth_error(401, "invalid_client", "Client key or secret is incorrect."),
+        styles=("body",), id_field="client_key",
+    )
 
 
 @bp.post("/open.tiktokapis.com/v2/oauth/token/")
 def token() -> Response:
     if not (request.content_type or "").startswith("application/x-www-form-urlencoded"):
         return _oauth_error(400, "invalid_request", "The request parameters are malformed.")
-    client = _body_client()
-    if client is None:
-        return _oauth_error(401, "invalid_client", "Client key or secret is incorrect.")
+    client = _client()
+    if isinstance(client, Response):
+        return client
     form = request.form
     now = core.now()
     grant = form.get("grant_type")
@@ -245,8 +225,9 @@ def token() -> Response:
 
 @bp.post("/open.tiktokapis.com/v2/oauth/revoke/")
 def revoke() -> Response:
-    if _body_client() is None:
-        return _oauth_error(401, "invalid_client", "Client key or secret is incorrect.")
+    client = _client()
+    if isinstance(client, Response):
+        return client
     value = request.form.get("token", "")
     if not value:
         return _oauth_error(400, "invalid_request", "The request parameters are malformed.")

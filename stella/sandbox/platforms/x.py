@@ -16,8 +16,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from stella.providers.rules import count_x_weighted
-from stella.sandbox import core
-from stella.sandbox.store import Token
+from stella.sandbox import core, oauth
+from stella.sandbox.store import Client, Token
 
 NAME = "x"
 ACCESS_TTL = timedelta(hours=2)  # x §5.1
@@ -32,6 +32,8 @@ KNOWN_SCOPES = frozenset({
     "offline.access", "space.read", "mute.read", "mute.write", "like.read", "like.write", "list.read",
     "list.write", "block.read", "block.write", "bookmark.read", "bookmark.write", "media.write",
 })
+# x §5.1: an empty or unknown scope sends the user back with invalid_scope.
+INVALID_SCOPE = oauth.Refusal("Requested scope is invalid", "invalid_scope")
 CREATE_FIELDS = frozenset({"text", "media", "reply", "reply_settings", "poll", "quote_tweet_id", "community_id",
                            "made_with_ai", "paid_partnership", "for_super_followers_only", "nullcast",
                            "direct_message_deep_link", "geo", "card_uri", "share_with_followers"})
@@ -59,34 +61,19 @@ bp = Blueprint("sandbox_x", __name__)
 def _problem(status: int, title: str, detail: str, kind: str = "about:blank",
              headers: dict[str, str] | None = None, **extra: Any) -> Response:
     body: dict[str, Any] = {"title": title, "detail": detail, "type": kind, "status": status, **extra}
-    if kind == "about:blank":
-        body["type"] = "about:blank"
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["Content-Type"] = "application/problem+json"
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
+    return core.json_error(status, body, {"Content-Type": "application/problem+json", **(headers or {})})
 
 
 def _invalid_request(message: str, parameter: str | None = None) -> Response:
     error: dict[str, Any] = {"message": message}
     if parameter:
         error["parameters"] = {parameter: []}
-    response = jsonify({
+    return core.json_error(400, {
         "errors": [error],
         "title": "Invalid Request",
         "detail": "One or more parameters to your request was invalid.",
         "type": "https://api.x.com/2/problems/invalid-request",
     })
-    response.status_code = 400
-    return response
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    response = jsonify({"error": error, "error_description": description})
-    response.status_code = status
-    return response
 
 
 def expired_token() -> Response:
@@ -176,15 +163,17 @@ def _token_json(token: Token) -> dict[str, Any]:
 
 @bp.route("/<any('x.com', 'twitter.com'):host>/i/oauth2/authorize", methods=["GET", "POST"])
 def authorize(host: str) -> Response:
-    args = request.args
-    client = core.store().client(NAME, args.get("client_id", ""))
-    if client is None:
-        return core.oauth_error_page(PLATFORM, "Something went wrong. You weren't able to give access to the App.")
-    redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:  # exact match, no prefix or wildcard
-        return core.oauth_error_page(PLATFORM, "Something went wrong. You weren't able to give access to the App. "
-                                               "(redirect_uri does not match the registered callback URL)")
-    state = args.get("state")
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        unknown_client=oauth.Refusal("Something went wrong. You weren't able to give access to the App."),
+        redirect_mismatch=oauth.Refusal("Something went wrong. You weren't able to give access to the App. "
+                                        "(redirect_uri does not match the registered callback URL)"),
+        bad_response_type=None,  # reported below with the other problems, after the scopes
+        check_scopes=oauth.known_scopes(KNOWN_SCOPES, unknown=INVALID_SCOPE, missing=INVALID_SCOPE),
+    )
+    if isinstance(consent, Response):
+        return consent
+    args, state = request.args, consent.state
     problems = []
     if args.get("response_type") != "code":
         problems.append("response_type must be code")
@@ -194,56 +183,38 @@ def authorize(host: str) -> Response:
         problems.append("code_challenge is required")
     if args.get("code_challenge_method", "plain") not in ("S256", "plain"):
         problems.append("code_challenge_method must be S256 or plain")
-    scopes = [s for s in args.get("scope", "").split(" ") if s]
-    if not scopes or any(s not in KNOWN_SCOPES for s in scopes):
-        return _redirect_error(redirect_uri, state, "invalid_scope", "Requested scope is invalid")
     if problems:
-        return _redirect_error(redirect_uri, state, "invalid_request", "; ".join(problems))
-    return core.authorize_page(
-        PLATFORM, client_id=client.client_id, redirect_uri=redirect_uri, state=state, scopes=scopes,
-        account_id=DEMO["id"], account_label=f"{DEMO['name']} (@{DEMO['username']})",
+        return oauth.redirect_error(consent.redirect_uri, state, "invalid_request", "; ".join(problems))
+    return consent.page(
+        account_id=str(DEMO["id"]), account_label=f"{DEMO['name']} (@{DEMO['username']})",
         code_challenge=args.get("code_challenge"), code_challenge_method=args.get("code_challenge_method", "plain"),
         code_ttl=CODE_TTL,
     )
 
 
-def _redirect_error(redirect_uri: str, state: str | None, error: str, description: str) -> Response:
-    params = {"error": error, "error_description": description}
-    if state:
-        params["state"] = state
-    response = Response(status=302)
-    response.headers["Location"] = core.add_query(redirect_uri, params)
-    return response
-
-
-def _basic_client() -> Any:
+def _client() -> Client | Response:
     """x §5.1: a confidential client authenticates with HTTP Basic; secrets in the body are not accepted."""
-    credentials = core.client_credentials_from_request("basic")
-    if credentials is None:
-        return None
-    client = core.store().client(NAME, credentials[0])
-    if client is None or not secrets.compare_digest(client.client_secret, credentials[1]):
-        return None
-    return client
+    return oauth.authenticate_client(NAME, lambda problem: oauth.oauth_error(401, "unauthorized_client",
+                                                                        "Missing valid authorization header"))
 
 
 @bp.post("/<any('api.x.com', 'api.twitter.com'):host>/2/oauth2/token")
 def token(host: str) -> Response:
-    client = _basic_client()
-    if client is None:
-        return _oauth_error(401, "unauthorized_client", "Missing valid authorization header")
+    client = _client()
+    if isinstance(client, Response):
+        return client
     form = request.form
     grant = form.get("grant_type")
     now = core.now()
     if grant == "authorization_code":
         code, reason = core.store().consume_code(NAME, form.get("code", ""), now=now)
         if code is None or reason or code.client_id != client.client_id:
-            return _oauth_error(400, "invalid_request", "Value passed for the authorization code was invalid.")
+            return oauth.oauth_error(400, "invalid_request", "Value passed for the authorization code was invalid.")
         if form.get("redirect_uri") != code.redirect_uri:
-            return _oauth_error(400, "invalid_request", "Value passed for the redirect uri did not match the uri "
+            return oauth.oauth_error(400, "invalid_request", "Value passed for the redirect uri did not match the uri "
                                                         "of the authorization code.")
         if not core.verify_pkce(form.get("code_verifier"), code.code_challenge, code.code_challenge_method):
-            return _oauth_error(400, "invalid_request", "Value passed for the code verifier did not match the "
+            return oauth.oauth_error(400, "invalid_request", "Value passed for the code verifier did not match the "
                                                         "code challenge.")
         issued = core.store().issue_token(
             NAME, client_id=client.client_id, account_id=code.account_id, scopes=code.scopes, now=now,
@@ -255,7 +226,7 @@ def token(host: str) -> Response:
         old = core.store().token_by_refresh(NAME, form.get("refresh_token", ""))
         if (old is None or old.client_id != client.client_id or old.revoked_at is not None
                 or old.replaced_at is not None or old.refresh_expired(now)):
-            return _oauth_error(400, "invalid_request", "Value passed for the token was invalid.")
+            return oauth.oauth_error(400, "invalid_request", "Value passed for the token was invalid.")
         # x §5.1: refresh tokens rotate; the one just used stops working.
         core.store().mark_replaced(NAME, old.refresh_token or "", now=now)
         issued = core.store().issue_token(
@@ -263,16 +234,17 @@ def token(host: str) -> Response:
             access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL,
         )
         return jsonify(_token_json(issued))
-    return _oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+    return oauth.oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 
 
 @bp.post("/<any('api.x.com', 'api.twitter.com'):host>/2/oauth2/revoke")
 def revoke(host: str) -> Response:
-    if _basic_client() is None:
-        return _oauth_error(401, "unauthorized_client", "Missing valid authorization header")
+    client = _client()
+    if isinstance(client, Response):
+        return client
     value = request.form.get("token", "")
     if not value:
-        return _oauth_error(400, "invalid_request", "Missing required parameter [token].")
+        return oauth.oauth_error(400, "invalid_request", "Missing required parameter [token].")
     core.store().revoke(NAME, value, now=core.now())
     return jsonify({"revoked": True})
 
@@ -456,7 +428,7 @@ def _post_json(post: Any, token: Token, fields: set[str]) -> dict[str, Any]:
 
 
 def _media_kind(media_type: str, category: str) -> str:
-    if category.endswith("gif") or media_type == "image/gif" and category != "tweet_image":
+    if category.endswith("gif") or (media_type == "image/gif" and category != "tweet_image"):
         return "gif"
     return "video" if media_type.startswith("video/") else "image"
 

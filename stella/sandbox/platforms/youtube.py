@@ -3,7 +3,7 @@
 Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §1 ("§1.x") and §5.1.
 accounts.google.com and oauth2.googleapis.com serve YouTube *and* Google Business Profile: one host can only
 belong to one sandbox platform, so Google's OAuth lives here and picks the platform from the client id
-(`sandbox-youtube-id` or `sandbox-google_business-id`). google_business.py imports the Google helpers below.
+(`sandbox-youtube-id` or `sandbox-google_business-id`). The error envelope both share is in _google.py.
 
 Google OAuth, checked strictly: registered redirect URI (exact), `response_type=code`, known scopes, optional
 S256 PKCE verified when a challenge was sent, single-use codes that expire after 10 minutes, client secret in
@@ -22,8 +22,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from stella.sandbox import core
-from stella.sandbox.store import Token
+from stella.sandbox import core, oauth
+from stella.sandbox.oauth import oauth_error
+from stella.sandbox.platforms._google import GoogleFaults, google_access, google_error, invalid_credentials
+from stella.sandbox.store import Client, Token
 
 NAME = "youtube"
 GOOGLE_PLATFORMS = ("youtube", "google_business")
@@ -67,67 +69,17 @@ CHANNEL = {
 bp = Blueprint("sandbox_youtube", __name__)
 
 
-# -- Google's error shapes (§1.5, §5.5) -------------------------------------------------------------------
+# -- faults in YouTube's words (§1.5) ----------------------------------------------------------------------
 
-_STATUS_FOR_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                    429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-
-
-def google_error(
-    code: int,
-    message: str,
-    *,
-    reason: str | None = None,
-    domain: str = "global",
-    status: str | None = None,
-    headers: dict[str, str] | None = None,
-    details: list[dict[str, Any]] | None = None,
-) -> Response:
-    """`{"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"}}`."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if reason:
-        error["errors"] = [{"message": message, "domain": domain, "reason": reason}]
-    error["status"] = status or _STATUS_FOR_CODE.get(code, "UNKNOWN")
-    if details:
-        error["details"] = details
-    response = jsonify({"error": error})
-    response.status_code = code
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
-def oauth_error(status: int, error: str, description: str) -> Response:
-    """The token endpoint's RFC 6749 shape, as Google sends it."""
-    response = jsonify({"error": error, "error_description": description})
-    response.status_code = status
-    return response
-
-
-def _expired_token() -> Response:
-    return google_error(
-        401,
-        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
-        "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-        reason="authError",
-        status="UNAUTHENTICATED",
-    )
-
-
-def _rate_limited(retry_after: int = 60) -> Response:
-    return google_error(429, "The request cannot be completed because you have exceeded your rate limit.",
-                        reason="rateLimitExceeded", domain="youtube.quota", headers={"Retry-After": str(retry_after)})
-
-
-def _rejection(reason: str = "rejected") -> Response:
-    return google_error(400, f"The request metadata is invalid: {reason}.", reason="invalidVideoMetadata",
-                        domain="youtube.video")
-
-
-def _server_error(status: int = 503) -> Response:
-    if status == 500:
-        return google_error(500, "Internal error encountered.", reason="backendError")
-    return google_error(status, "The service is currently unavailable.", reason="backendError")
+FAULTS = GoogleFaults(
+    rate_message="The request cannot be completed because you have exceeded your rate limit.",
+    rate_reason="rateLimitExceeded",
+    rate_domain="youtube.quota",
+    rejection_message="The request metadata is invalid: {reason}.",
+    rejection_reason="invalidVideoMetadata",
+    rejection_domain="youtube.video",
+    backend_reason="backendError",
+)
 
 
 PLATFORM = core.SandboxPlatform(
@@ -136,10 +88,10 @@ PLATFORM = core.SandboxPlatform(
     blueprint=bp,
     hosts=("accounts.google.com", "oauth2.googleapis.com", "www.googleapis.com", "youtubeanalytics.googleapis.com"),
     color="#FF0000",
-    expired_token=_expired_token,
-    rate_limited=_rate_limited,
-    rejection=_rejection,
-    server_error=_server_error,
+    expired_token=invalid_credentials,
+    rate_limited=FAULTS.rate_limited,
+    rejection=FAULTS.rejection,
+    server_error=FAULTS.server_error,
     demo_notes=f"Signs in as {GOOGLE_ACCOUNT['email']}; channel {CHANNEL['customUrl']}. Google sign-in here also "
     "serves Google Business Profile.",
 )
@@ -148,61 +100,35 @@ PLATFORM = core.SandboxPlatform(
 # -- Google OAuth (shared with Google Business Profile) ----------------------------------------------------
 
 
-def _google_client(client_id: str | None) -> tuple[str, Any] | None:
-    """(platform, client) for a client id registered on either Google platform."""
-    if not client_id:
-        return None
-    for platform in GOOGLE_PLATFORMS:
-        client = core.store().client(platform, client_id)
-        if client is not None:
-            return platform, client
-    return None
-
-
-def _platform_declaration(platform: str) -> core.SandboxPlatform:
-    if platform == NAME:
-        return PLATFORM
-    from stella.sandbox.platforms import google_business
-
-    return google_business.PLATFORM
-
-
 @bp.route("/accounts.google.com/o/oauth2/v2/auth", methods=["GET", "POST"])
 def google_authorize() -> Response:
     """Google's consent screen. Client and redirect problems are shown on Google's page, never redirected."""
+    consent = oauth.check_consent_request(
+        PLATFORM,
+        # The client id says which platform is signing in (`sandbox-youtube-id`, `sandbox-google_business-id`).
+        lookup=lambda client_id: oauth.find_client(GOOGLE_PLATFORMS, client_id),
+        unknown_client=oauth.Refusal("Error 401: invalid_client — The OAuth client was not found.", status=401),
+        redirect_mismatch=oauth.Refusal("Error 400: redirect_uri_mismatch — The redirect URI in the request does "
+                                        "not match the ones authorized for the OAuth client."),
+        bad_response_type=oauth.Refusal("Error 400: invalid_request — Invalid response_type: {value}."),
+        scope_separator=None,
+        check_scopes=oauth.known_scopes(
+            KNOWN_SCOPES,
+            unknown=oauth.Refusal("Error 400: invalid_scope — Some requested scopes were invalid: {value}"),
+            missing=oauth.Refusal("Error 400: invalid_request — Missing required parameter: scope"),
+        ),
+    )
+    if isinstance(consent, Response):
+        return consent
     args = request.args
-    found = _google_client(args.get("client_id"))
-    if found is None:
-        return core.oauth_error_page(PLATFORM, "Error 401: invalid_client — The OAuth client was not found.", 401)
-    platform, client = found
-    declaration = _platform_declaration(platform)
-    redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:
-        return core.oauth_error_page(
-            declaration, "Error 400: redirect_uri_mismatch — The redirect URI in the request does not match the "
-            "ones authorized for the OAuth client.", 400)
-    if args.get("response_type") != "code":
-        return core.oauth_error_page(declaration, "Error 400: invalid_request — Invalid response_type: "
-                                     f"{args.get('response_type') or '(missing)'}.", 400)
-    scopes = args.get("scope", "").split()
-    if not scopes:
-        return core.oauth_error_page(declaration, "Error 400: invalid_request — Missing required parameter: scope", 400)
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if unknown:
-        return core.oauth_error_page(declaration, f"Error 400: invalid_scope — Some requested scopes were invalid: "
-                                     f"{', '.join(unknown)}", 400)
     challenge = args.get("code_challenge")
     method = args.get("code_challenge_method") or ("plain" if challenge else None)
     if challenge and method not in ("S256", "plain"):
-        return core.oauth_error_page(declaration, "Error 400: invalid_request — Invalid code_challenge_method.", 400)
+        return core.oauth_error_page(consent.platform, "Error 400: invalid_request — Invalid code_challenge_method.",
+                                     400)
     offline = args.get("access_type") == "offline"
     prompts = set(args.get("prompt", "").split())
-    return core.authorize_page(
-        declaration,
-        client_id=client.client_id,
-        redirect_uri=redirect_uri,
-        state=args.get("state"),
-        scopes=scopes,
+    return consent.page(
         account_id=GOOGLE_ACCOUNT["id"],
         account_label=f"{GOOGLE_ACCOUNT['name']} ({GOOGLE_ACCOUNT['email']})",
         code_challenge=challenge,
@@ -212,17 +138,14 @@ def google_authorize() -> Response:
     )
 
 
-def _client_from_token_request() -> tuple[str, Any] | Response:
+def _client_from_token_request() -> Client | Response:
     """Google accepts the secret in the body (client_secret_post) or as HTTP Basic (client_secret_basic)."""
-    sent = core.client_credentials_from_request("basic") or core.client_credentials_from_request("body")
-    if sent is None:
-        return oauth_error(401, "invalid_client", "The OAuth client was not found.")
-    found = _google_client(sent[0])
-    if found is None:
-        return oauth_error(401, "invalid_client", "The OAuth client was not found.")
-    if not secrets.compare_digest(found[1].client_secret, sent[1]):
-        return oauth_error(401, "invalid_client", "Unauthorized")
-    return found
+    return oauth.authenticate_client(
+        GOOGLE_PLATFORMS,
+        lambda problem: oauth_error(401, "invalid_client",
+                                    "Unauthorized" if problem == "secret" else "The OAuth client was not found."),
+        styles=("basic", "body"),
+    )
 
 
 def _token_body(token: Token, *, include_refresh: bool) -> dict[str, Any]:
@@ -239,10 +162,10 @@ def _token_body(token: Token, *, include_refresh: bool) -> dict[str, Any]:
 
 @bp.post("/oauth2.googleapis.com/token")
 def google_token() -> Response:
-    found = _client_from_token_request()
-    if isinstance(found, Response):
-        return found
-    platform, client = found
+    client = _client_from_token_request()
+    if isinstance(client, Response):
+        return client
+    platform = client.platform
     grant = request.form.get("grant_type")
     if grant == "authorization_code":
         return _exchange_code(platform, client.client_id)
@@ -318,22 +241,6 @@ def google_revoke() -> Response:
         core.store().revoke(platform, value, now=now)
         return jsonify({})
     return oauth_error(400, "invalid_token", "Token expired or revoked")
-
-
-def google_access(platform: str, *, any_of: tuple[str, ...]) -> Token | Response:
-    """The caller's live token for `platform` holding one of `any_of` scopes, or Google's 401/403 answer."""
-    value = core.bearer_token()
-    if not value:
-        return google_error(
-            401, "Request is missing required authentication credential. Expected OAuth 2 access token, login "
-            "cookie or other valid authentication credential.", reason="required", status="UNAUTHENTICATED")
-    token = core.store().token(platform, value)
-    if token is None or token.revoked_at is not None or token.access_expired(core.now()):
-        return _expired_token()
-    if not set(token.scopes) & set(any_of):
-        return google_error(403, "Request had insufficient authentication scopes.",
-                            reason="insufficientPermissions", status="PERMISSION_DENIED")
-    return token
 
 
 # -- YouTube: channels ----------------------------------------------------------------------------------------
