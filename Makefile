@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 
-.PHONY: setup run test test-browser migrate bench clean
+.PHONY: setup run lint test test-browser migrate bench clean
 
 setup: $(VENV)/.installed static/vendor/.installed
 
@@ -35,11 +35,16 @@ run: migrate
 	$(FLASK) users bootstrap-admin
 	$(BIN)/python -m stella.devserver
 
-test: setup
+# ruff and mypy are configured in pyproject.toml; CI runs them through `make test`.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .mypy_cache .ruff_cache

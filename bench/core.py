@@ -151,7 +151,7 @@ def format_table(figures: Sequence[Figure]) -> str:
         cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1])] + [
             row[i].ljust(widths[i]) for i in range(2, len(widths))
         ]
-        lines.append("  ".join(cells + [row[-1]]).rstrip())
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -175,7 +175,7 @@ def quiet_logs() -> Iterator[None]:
     try:
         yield
     finally:
-        for logger, level in zip(loggers, previous):
+        for logger, level in zip(loggers, previous, strict=True):
             logger.setLevel(level)
 
 

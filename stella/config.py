@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -60,7 +61,7 @@ class Config:
     def is_production(self) -> bool:
         return self.environment == "production"
 
-    def with_overrides(self, **changes: Any) -> "Config":
+    def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
 
     @classmethod
@@ -70,7 +71,7 @@ class Config:
         *,
         instance_path: Path | None = None,
         dotenv_path: Path | None = None,
-    ) -> "Config":
+    ) -> Config:
         """Build the configuration from `environ` (default: the process environment) over an optional `.env`."""
         env: dict[str, str] = {}
         dotenv_file = dotenv_path if dotenv_path is not None else PROJECT_ROOT / ".env"
@@ -262,7 +263,7 @@ def _generated_fernet_key(path: Path) -> str:
     return _read_or_create(path, lambda: Fernet.generate_key().decode())
 
 
-def _read_or_create(path: Path, make: Any) -> str:
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     if path.is_file():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

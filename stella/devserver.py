@@ -38,7 +38,8 @@ def main() -> int:
         )
         running = serve_in_thread(sandbox, port=SANDBOX_PORT)
         config = config.with_overrides(sandbox_url=running.url)
-        print(f" * Sandbox: no platform credentials configured, so posts go to the built-in test platforms at {running.url}/")
+        print(" * Sandbox: no platform credentials configured, so posts go to the built-in test platforms at "
+              f"{running.url}/")
 
     try:
         app = create_app(config)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,10 @@ from stella import create_app
 from stella.config import Config, normalize_database_url
 from stella.extensions import db as _db
 from tests.factories import DEFAULT_PASSWORD, make_user
+
+# Shared fixtures that live in their own modules: registered here so test modules ask for them by name
+# instead of importing them (an imported fixture is shadowed by every test parameter of the same name: F811).
+pytest_plugins = ["tests.fake_providers", "tests.sandbox_support"]
 
 TEST_ENCRYPTION_KEY = "x3M1cE1Y0lZr2n6b8wQ2m9Yw1pW0vHq3s5t7u9v1x2A="
 PG_ENV = "STELLA_TEST_DATABASE_URL"
@@ -163,4 +167,4 @@ def flashes(client: FlaskClient) -> Callable[[], list[tuple[str, str]]]:
 
 @pytest.fixture()
 def now() -> datetime:
-    return datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+    return datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

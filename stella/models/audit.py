@@ -7,11 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stella.extensions import db
+from stella.extensions import Model
 from stella.models.types import JsonDocument, UTCDateTime, new_uuid, utc_now
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     """Who did what to which object. Details hold ids and reasons, never tokens or content."""
 
     __tablename__ = "audit_log"

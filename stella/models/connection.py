@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from stella.extensions import db
+from stella.extensions import Model
 from stella.models.types import EncryptedText, JsonDocument, UTCDateTime, new_uuid, now_utc, utc_now
 from stella.platforms import PLATFORMS
 
@@ -18,7 +18,7 @@ def _in_list(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class SocialConnection(db.Model):
+class SocialConnection(Model):
     __tablename__ = "social_connections"
     __table_args__ = (
         sa.UniqueConstraint("user_id", "provider", name="social_connections_user_id_provider_key"),
@@ -43,7 +43,7 @@ class SocialConnection(db.Model):
     )
 
 
-class SocialAccountToken(db.Model):
+class SocialAccountToken(Model):
     __tablename__ = "social_account_tokens"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=new_uuid())

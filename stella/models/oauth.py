@@ -8,12 +8,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stella.extensions import db
+from stella.extensions import Model
 from stella.models.types import EncryptedText, UTCDateTime, new_uuid, utc_now
 from stella.platforms import PLATFORMS
 
 
-class OAuthState(db.Model):
+class OAuthState(Model):
     """One authorization attempt. Single use, bound to a user and a browser session, short-lived.
 
     Only a SHA-256 of the `state` value and of the session nonce are kept, so a database reader cannot
@@ -39,7 +39,7 @@ class OAuthState(db.Model):
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class MastodonApp(db.Model):
+class MastodonApp(Model):
     """Client credentials Stella registered on one Mastodon instance (`POST /api/v1/apps`), reused afterwards."""
 
     __tablename__ = "mastodon_apps"

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stella.extensions import db
+from stella.extensions import Model
 from stella.models.types import TextArray, UTCDateTime, new_uuid, now_utc, utc_now
 from stella.platforms import PLATFORMS
 
@@ -49,7 +49,7 @@ PG_PLATFORMS_CHECK = f"cardinality(platforms) > 0 AND platforms <@ ARRAY[{_quote
 SQLITE_PLATFORMS_CHECK = _sqlite_platforms_check()
 
 
-class SocialPost(db.Model):
+class SocialPost(Model):
     __tablename__ = "social_posts"
     __table_args__ = (
         sa.CheckConstraint(PG_PLATFORMS_CHECK, name="ck_social_posts_platforms").ddl_if(dialect="postgresql"),
@@ -88,7 +88,7 @@ class SocialPost(db.Model):
         self.status = status
 
 
-class SocialAnalytics(db.Model):
+class SocialAnalytics(Model):
     __tablename__ = "social_analytics"
     __table_args__ = (
         sa.CheckConstraint(f"platform IN ({_quoted(PLATFORMS)})", name="ck_social_analytics_platform"),

@@ -6,7 +6,7 @@ so lists stay lists, dicts stay dicts and datetimes come back timezone-aware UTC
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column; attach a timezone first")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite has no timezone storage: keep naive UTC so string comparison still orders correctly.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -39,8 +39,8 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class new_uuid(FunctionElement[Any]):
@@ -79,7 +79,7 @@ def _sqlite_now(element: Any, compiler: Any, **kw: Any) -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class EncryptedText(sa.TypeDecorator[str]):

@@ -7,13 +7,13 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stella.extensions import db
+from stella.extensions import Model
 from stella.models.types import UTCDateTime, new_uuid, now_utc, utc_now
 
 ROLES: tuple[str, ...] = ("staff", "marketing", "approver", "admin")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="ck_users_role"),
@@ -45,7 +45,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """One sign-in attempt; recent failures per account or per address throttle further tries."""
 
     __tablename__ = "login_attempts"

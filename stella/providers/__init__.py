@@ -6,17 +6,17 @@
 from __future__ import annotations
 
 from stella.providers.base import Provider
-from stella.providers.instagram import InstagramProvider
-from stella.providers.facebook import FacebookProvider
-from stella.providers.linkedin import LinkedInProvider
-from stella.providers.x import XProvider
-from stella.providers.tiktok import TikTokProvider
-from stella.providers.youtube import YouTubeProvider
-from stella.providers.threads import ThreadsProvider
-from stella.providers.pinterest import PinterestProvider
 from stella.providers.bluesky import BlueskyProvider
-from stella.providers.mastodon import MastodonProvider
+from stella.providers.facebook import FacebookProvider
 from stella.providers.google_business import GoogleBusinessProvider
+from stella.providers.instagram import InstagramProvider
+from stella.providers.linkedin import LinkedInProvider
+from stella.providers.mastodon import MastodonProvider
+from stella.providers.pinterest import PinterestProvider
+from stella.providers.threads import ThreadsProvider
+from stella.providers.tiktok import TikTokProvider
+from stella.providers.x import XProvider
+from stella.providers.youtube import YouTubeProvider
 
 PROVIDER_CLASSES: tuple[type[Provider], ...] = (
     InstagramProvider,

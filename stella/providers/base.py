@@ -9,7 +9,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -165,7 +165,7 @@ ClientAuth = Literal["basic", "body"]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Provider:
@@ -364,7 +364,9 @@ class Provider:
         try:
             payload = response.json()
         except ValueError as exc:
-            raise TransientError(f"{self.display_name} sent an answer Stella could not read.", platform=self.name) from exc
+            raise TransientError(
+                f"{self.display_name} sent an answer Stella could not read.", platform=self.name
+            ) from exc
         return payload if isinstance(payload, dict) else {"data": payload}
 
     # -- error classification --------------------------------------------------------------------------
@@ -384,7 +386,9 @@ class Provider:
             error = str(raw or "")
             description = str(body.get("error_description") or body.get("message") or error or response.reason)
         if response.status_code >= 500:
-            return TransientError(f"{self.display_name} is having trouble ({response.status_code}).", platform=self.name)
+            return TransientError(
+                f"{self.display_name} is having trouble ({response.status_code}).", platform=self.name
+            )
         if response.status_code == 429:
             return RateLimitedError(
                 f"{self.display_name} is rate limiting sign-ins; try again shortly.",
@@ -397,7 +401,9 @@ class Provider:
                 platform=self.name,
                 code=error,
             )
-        return RejectedError(f"{self.display_name} refused the sign-in: {description}", platform=self.name, code=error or None)
+        return RejectedError(
+            f"{self.display_name} refused the sign-in: {description}", platform=self.name, code=error or None
+        )
 
 
 def keep_refresh_token(fresh: TokenSet, old: TokenSet) -> TokenSet:

@@ -13,7 +13,7 @@ import json as jsonlib
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -512,7 +512,7 @@ def jwt_expiry(token: str) -> datetime | None:
     try:
         padded = parts[1] + "=" * (-len(parts[1]) % 4)
         claims = jsonlib.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromtimestamp(int(claims["exp"]), tz=timezone.utc)
+        return datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -530,13 +530,13 @@ def _retry_after(response: requests.Response) -> float | None:
         return seconds
     reset = response.headers.get("RateLimit-Reset")
     try:
-        return max(0.0, float(reset) - datetime.now(timezone.utc).timestamp()) if reset else None
+        return max(0.0, float(reset) - datetime.now(UTC).timestamp()) if reset else None
     except ValueError:
         return None
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _file_name(url: str, default: str) -> str:

@@ -231,7 +231,8 @@ def _secret_values(*sources: Any) -> set[str]:
         elif isinstance(source, tuple) and len(source) == 2 and all(isinstance(v, str) for v in source):
             found.add(source[1])  # (client_id, client_secret) basic auth
         elif isinstance(source, requests.auth.HTTPBasicAuth):
-            found.add(source.password)
+            password = source.password  # requests accepts bytes too; the error text we scrub is str
+            found.add(password.decode(errors="replace") if isinstance(password, bytes) else password)
     return {s for s in found if len(s) >= 4}
 
 

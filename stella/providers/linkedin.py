@@ -276,7 +276,8 @@ class LinkedInProvider(Provider):
                 content = {
                     "multiImage": {
                         "images": [
-                            {"id": urn, "altText": item.alt_text or ""} for urn, item in zip(image_urns, images)
+                            {"id": urn, "altText": item.alt_text or ""}
+                            for urn, item in zip(image_urns, images, strict=True)
                         ]
                     }
                 }

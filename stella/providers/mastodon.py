@@ -8,7 +8,7 @@ and arrives in `ClientCredentials.instance_url`, together with the app registere
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -188,12 +188,12 @@ class MastodonProvider(Provider):
             limits["domain"] = body.get("uri")
             if isinstance(body.get("max_toot_chars"), int):  # Pleroma/Akkoma and glitch-soc report it here
                 limits["max_characters"] = body["max_toot_chars"]
-        config = body.get("configuration") if isinstance(body.get("configuration"), Mapping) else {}
+        config = _mapping(body.get("configuration"))
         for section, keys in (
             ("statuses", ("max_characters", "max_media_attachments", "characters_reserved_per_url")),
             ("media_attachments", ("image_size_limit", "video_size_limit")),
         ):
-            values = config.get(section) if isinstance(config.get(section), Mapping) else {}
+            values = _mapping(config.get(section))
             for key in keys:
                 if isinstance(values.get(key), int) and values[key] > 0:
                     limits[key] = values[key]
@@ -342,14 +342,14 @@ class MastodonProvider(Provider):
             return None
         now = self.clock()
         try:
-            moment = datetime.fromtimestamp(float(reset), tz=timezone.utc)
+            moment = datetime.fromtimestamp(float(reset), tz=UTC)
         except ValueError:
             try:
                 moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
             except ValueError:
                 return None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return max(0.0, (moment - now).total_seconds())
 
 
@@ -359,3 +359,8 @@ def _host(url: str) -> str:
 
 def _file_name(url: str, default: str) -> str:
     return urlsplit(url).path.rsplit("/", 1)[-1] or default
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A JSON object from the instance, or an empty one when a server left it out or sent another shape."""
+    return value if isinstance(value, Mapping) else {}

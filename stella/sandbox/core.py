@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -187,7 +187,7 @@ def settings() -> SandboxSettings:
 def now() -> datetime:
     """Sandbox time: real UTC time plus any offset set through POST /_sandbox/clock (to test expiry)."""
     offset: list[float] = current_app.extensions[CLOCK_KEY]
-    return datetime.now(timezone.utc) + timedelta(seconds=offset[0])
+    return datetime.now(UTC) + timedelta(seconds=offset[0])
 
 
 def declaration(name: str) -> SandboxPlatform:
@@ -244,11 +244,11 @@ def client_credentials_from_request(
             return None
         return unquote_plus(client_id), unquote_plus(secret)
     values = request.values
-    client_id = values.get(id_field)
-    secret = values.get(secret_field)
-    if not client_id or secret is None:
+    form_id = values.get(id_field)
+    form_secret = values.get(secret_field)
+    if not form_id or form_secret is None:
         return None
-    return client_id, secret
+    return form_id, form_secret
 
 
 def verify_pkce(verifier: str | None, challenge: str | None, method: str | None = "S256") -> bool:
@@ -306,7 +306,8 @@ def metric_values(platform_post_id: str, created_at: datetime, at: datetime | No
 def add_query(url: str, params: dict[str, str], *, fragment: str | None = None) -> str:
     parts = urlsplit(url)
     query = parts.query + ("&" if parts.query else "") + urlencode(params)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment if fragment is not None else parts.fragment))
+    fragment = fragment if fragment is not None else parts.fragment
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
 
 
 CONSENT_PAGE = """<!doctype html>
@@ -314,12 +315,15 @@ CONSENT_PAGE = """<!doctype html>
 <title>{{ platform.display_name }} (sandbox) — authorize</title>
 <style>
  body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f1f5f9;margin:0;color:#0f172a}
- .card{max-width:440px;margin:8vh auto;background:#fff;border-radius:14px;box-shadow:0 10px 30px rgba(15,23,42,.12);overflow:hidden}
+ .card{max-width:440px;margin:8vh auto;background:#fff;border-radius:14px;
+       box-shadow:0 10px 30px rgba(15,23,42,.12);overflow:hidden}
  .head{background:{{ platform.color }};color:#fff;padding:20px 24px;font-weight:700;font-size:20px}
  .head small{display:block;font-weight:400;opacity:.85;font-size:13px;margin-top:2px}
- .body{padding:22px 24px} ul{padding-left:18px;color:#334155} li{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px}
+ .body{padding:22px 24px} ul{padding-left:18px;color:#334155}
+ li{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px}
  .who{background:#f8fafc;border:1px solid #e2e8f0;border-radius:10px;padding:10px 12px;margin:14px 0}
- .row{display:flex;gap:10px;margin-top:18px} button{flex:1;padding:11px;border-radius:9px;border:0;font-size:15px;cursor:pointer}
+ .row{display:flex;gap:10px;margin-top:18px}
+ button{flex:1;padding:11px;border-radius:9px;border:0;font-size:15px;cursor:pointer}
  .allow{background:{{ platform.color }};color:#fff;font-weight:600} .deny{background:#e2e8f0;color:#0f172a}
  .note{font-size:12px;color:#64748b;margin-top:16px}
 </style></head>
@@ -328,7 +332,8 @@ CONSENT_PAGE = """<!doctype html>
  <div class="body">
   <p><strong>{{ app_name }}</strong> wants to access your {{ platform.display_name }} account.</p>
   <div class="who">Signed in as <strong>{{ account_label }}</strong></div>
-  {% if scopes %}<p>It asks for these permissions:</p><ul>{% for s in scopes %}<li>{{ s }}</li>{% endfor %}</ul>{% endif %}
+  {% if scopes %}<p>It asks for these permissions:</p>
+  <ul>{% for s in scopes %}<li>{{ s }}</li>{% endfor %}</ul>{% endif %}
   <form method="post">
    <div class="row">
     <button class="deny" name="decision" value="deny" type="submit">Deny</button>
@@ -391,7 +396,8 @@ def authorize_page(
     if state is not None:
         params["state"] = state
     response = Response(status=302)
-    response.headers["Location"] = add_query(redirect_uri, params, fragment=redirect_fragment if decision == "allow" else None)
+    fragment = redirect_fragment if decision == "allow" else None
+    response.headers["Location"] = add_query(redirect_uri, params, fragment=fragment)
     return response
 
 
@@ -414,27 +420,33 @@ INDEX_PAGE = """<!doctype html>
 <title>Stella sandbox</title>
 <style>
  body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f8fafc;margin:0;color:#0f172a}
- header{background:#0f172a;color:#fff;padding:18px 28px} header h1{margin:0;font-size:20px} header p{margin:4px 0 0;color:#cbd5e1;font-size:14px}
+ header{background:#0f172a;color:#fff;padding:18px 28px} header h1{margin:0;font-size:20px}
+ header p{margin:4px 0 0;color:#cbd5e1;font-size:14px}
  main{max-width:1100px;margin:24px auto;padding:0 20px}
  .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:16px}
  .card{background:#fff;border:1px solid #e2e8f0;border-radius:12px;overflow:hidden}
  .card h2{margin:0;padding:12px 16px;font-size:15px;color:#fff;display:flex;justify-content:space-between}
  .post{padding:10px 16px;border-top:1px solid #f1f5f9;font-size:14px} .post:first-of-type{border-top:0}
- .meta{color:#64748b;font-size:12px;margin-top:4px;word-break:break-all} .empty{padding:14px 16px;color:#94a3b8;font-size:14px}
+ .meta{color:#64748b;font-size:12px;margin-top:4px;word-break:break-all}
+ .empty{padding:14px 16px;color:#94a3b8;font-size:14px}
  .notes{padding:8px 16px;background:#f8fafc;color:#475569;font-size:12px;border-bottom:1px solid #e2e8f0}
  a{color:#2563eb}
 </style></head><body>
-<header><h1>Stella sandbox</h1><p>Built-in stand-ins for 11 platforms. Posts published from Stella in sandbox mode land here.
+<header><h1>Stella sandbox</h1>
+<p>Built-in stand-ins for 11 platforms. Posts published from Stella in sandbox mode land here.
  {{ total }} post{{ '' if total == 1 else 's' }} so far.</p></header>
 <main><div class="grid">
 {% for p in platforms %}
- <section class="card"><h2 style="background:{{ p.color }}"><span>{{ p.display_name }}</span><span>{{ by_platform[p.name]|length }}</span></h2>
+ <section class="card">
+ <h2 style="background:{{ p.color }}"><span>{{ p.display_name }}</span>
+  <span>{{ by_platform[p.name]|length }}</span></h2>
  {% if p.demo_notes %}<div class="notes">{{ p.demo_notes }}</div>{% endif %}
  {% for post in by_platform[p.name]|reverse %}
   <div class="post">{{ post.text or '(no text)' }}
    <div class="meta">{{ post.created_at.strftime('%Y-%m-%d %H:%M:%S') }} UTC · {{ post.account_id }}
    {% if post.media %} · {{ post.media|length }} media{% endif %}
-   {% if post.permalink %} · <a href="{{ post.permalink }}">{{ post.platform_post_id }}</a>{% else %} · {{ post.platform_post_id }}{% endif %}</div>
+   {% if post.permalink %} · <a href="{{ post.permalink }}">{{ post.platform_post_id }}</a>
+   {%- else %} · {{ post.platform_post_id }}{% endif %}</div>
   </div>
  {% else %}<div class="empty">Nothing published here yet.</div>{% endfor %}
  </section>

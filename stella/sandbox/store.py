@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 SCHEMA = """
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS counters (
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -218,7 +218,7 @@ class SandboxStore:
                 "INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     platform, client.client_id, client.client_secret, json.dumps(list(client.redirect_uris)),
-                    json.dumps(list(client.scopes)), json.dumps(client.extra), _iso(datetime.now(timezone.utc)),
+                    json.dumps(list(client.scopes)), json.dumps(client.extra), _iso(datetime.now(UTC)),
                 ),
             )
         return client
@@ -350,7 +350,7 @@ class SandboxStore:
             refresh_expires_at=_dt(row["refresh_expires_at"]),
             revoked_at=_dt(row["revoked_at"]),
             replaced_at=_dt(row["replaced_at"]),
-            created_at=_dt(row["created_at"]) or datetime.now(timezone.utc),
+            created_at=_dt(row["created_at"]) or datetime.now(UTC),
             extra=json.loads(row["extra"]),
         )
 
@@ -442,7 +442,8 @@ class SandboxStore:
     def post_by_idempotency_key(self, platform: str, account_id: str, key: str) -> Post | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT * FROM posts WHERE platform = ? AND account_id = ? AND idempotency_key = ? ORDER BY seq LIMIT 1",
+                "SELECT * FROM posts WHERE platform = ? AND account_id = ? AND idempotency_key = ?"
+                " ORDER BY seq LIMIT 1",
                 (platform, account_id, key),
             ).fetchone()
         return None if row is None else self._post(row)
@@ -458,7 +459,7 @@ class SandboxStore:
             text=row["text"],
             media=json.loads(row["media"]),
             idempotency_key=row["idempotency_key"],
-            created_at=_dt(row["created_at"]) or datetime.now(timezone.utc),
+            created_at=_dt(row["created_at"]) or datetime.now(UTC),
             extra=json.loads(row["extra"]),
         )
 
@@ -494,7 +495,8 @@ class SandboxStore:
             ).fetchone()
             value = start if row is None else int(row["value"]) + 1
             conn.execute(
-                "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (platform, kind) DO UPDATE SET value = excluded.value",
+                "INSERT INTO counters VALUES (?, ?, ?)"
+                " ON CONFLICT (platform, kind) DO UPDATE SET value = excluded.value",
                 (platform, kind, value),
             )
         return value

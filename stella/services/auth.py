@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -163,8 +164,9 @@ def prune_login_attempts(now: datetime, *, policy: ThrottlePolicy | None = None)
     cutoff = now - max(window, MIN_ATTEMPT_RETENTION)
     # No session objects to keep in step: nothing loads old attempts, so skip SQLAlchemy's synchronisation.
     statement = sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)
-    result = db.session.execute(statement, execution_options={"synchronize_session": False})
-    removed = int(getattr(result, "rowcount", 0) or 0)
+    # A DELETE returns a CursorResult (which has rowcount); Session.execute is typed for any statement.
+    result = cast(sa.CursorResult[Any], db.session.execute(statement, execution_options={"synchronize_session": False}))
+    removed = result.rowcount
     if removed:
         log.info("pruned %d sign-in attempts older than %s", removed, cutoff.isoformat())
     return removed

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -352,7 +352,9 @@ def select_target(
     try:
         tokens, profile = provider.apply_target(token_set(connection), chosen)
     except ProviderError as exc:
-        raise ConnectFailedError(f"{provider.display_name} did not give access to {chosen.name}: {exc.message}") from None
+        raise ConnectFailedError(
+            f"{provider.display_name} did not give access to {chosen.name}: {exc.message}"
+        ) from None
     instance_url = (connection.auth_metadata or {}).get("instance_url")
     return _finish_selected(user, provider, tokens, profile, instance_url=instance_url, now=now)
 
@@ -456,7 +458,9 @@ def mark_error(connection: SocialConnection, reason: str, *, now: datetime, acto
     db.session.flush()
 
 
-def _fail_existing(user: User, name: str, reason: str, *, now: datetime, create: bool = False) -> SocialConnection | None:
+def _fail_existing(
+    user: User, name: str, reason: str, *, now: datetime, create: bool = False
+) -> SocialConnection | None:
     connection = get_connection(user, name)
     if connection is None:
         record_event("connection.failed", subject_type="social_connection", actor_id=user.id, provider=name,
@@ -501,12 +505,13 @@ def _consume_state(user: User, name: str, state: str | None, session_nonce: str 
             "Click Connect to start a new sign-in if you need one."
         )
     # Claim it atomically so two concurrent callbacks with the same state cannot both proceed.
-    claimed = db.session.execute(
+    # An UPDATE returns a CursorResult (which has rowcount); Session.execute is typed for any statement.
+    claimed = cast(sa.CursorResult[Any], db.session.execute(
         sa.update(OAuthState)
         .where(OAuthState.id == row.id, OAuthState.consumed_at.is_(None))
         .values(consumed_at=now)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if claimed.rowcount != 1:
         raise ConnectFailedError(f"That {label} sign-in response was already used, so nothing was changed.")
     if row.created_at + STATE_TTL < now:

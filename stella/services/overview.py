@@ -11,8 +11,8 @@ import calendar
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from stella.models import SocialAnalytics, SocialConnection, SocialPost, User
 from stella.models.post import POST_STATUSES
 from stella.platforms import PLATFORMS
 
-UTC = timezone.utc
+UTC = UTC
 PER_PAGE = 20
 # Statuses that carry a time worth putting on a calendar.
 CALENDAR_STATUSES: tuple[str, ...] = ("scheduled", "queued", "published", "failed")
@@ -67,15 +67,15 @@ def _post_rows(stmt: sa.Select[tuple[SocialPost, str | None, str | None]]) -> li
 
 
 def _posts_with_owner() -> sa.Select[tuple[SocialPost, str | None, str | None]]:
-    return sa.select(SocialPost, _Owner.display_name, _Owner.email).outerjoin(
-        _Owner, _Owner.id == SocialPost.owner_id
-    )
+    stmt = sa.select(SocialPost, _Owner.display_name, _Owner.email).outerjoin(_Owner, _Owner.id == SocialPost.owner_id)
+    # The outer join makes the owner's columns NULL for a post without one; SQLAlchemy types them as the columns.
+    return cast(sa.Select[tuple[SocialPost, str | None, str | None]], stmt)
 
 
 def _has_platform(platform: str) -> sa.ColumnElement[bool]:
     """`platforms` contains `platform`, on either engine (TEXT[] on PostgreSQL, a JSON array on SQLite)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return SocialPost.platforms.op("@>")(sa.cast([platform], SocialPost.platforms.type))  # type: ignore[arg-type]
+        return SocialPost.platforms.op("@>")(sa.cast([platform], SocialPost.platforms.type))
     # On SQLite the array is JSON text; ask json_each so spacing or escaping in hand-written rows cannot fool us.
     items = sa.func.json_each(SocialPost.platforms).table_valued("value")
     return sa.exists(sa.select(1).select_from(items).where(items.c.value == platform))
@@ -157,7 +157,7 @@ class PostFilters:
     rejected: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, status: str | None, platform: str | None) -> "PostFilters":
+    def parse(cls, status: str | None, platform: str | None) -> PostFilters:
         rejected: list[str] = []
         status = (status or "").strip().lower() or None
         platform = (platform or "").strip().lower() or None

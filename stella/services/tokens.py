@@ -226,9 +226,9 @@ def reconnect_warnings(user: User, now: datetime) -> list[ReconnectWarning]:
         if connection.status == "error":
             reason = str(connection.auth_metadata.get("error_reason") or "The connection stopped working.")
             warnings.append(ReconnectWarning(connection.provider, label, reason))
-        elif connection.status == "connected" and connection.tokens and connection.tokens.token_expires_at:
-            if not _renewable(connection):
-                expiring.append((connection, connection.tokens.token_expires_at))
+        elif (connection.status == "connected" and connection.tokens and connection.tokens.token_expires_at
+              and not _renewable(connection)):
+            expiring.append((connection, connection.tokens.token_expires_at))
     if expiring:
         earliest = min(expires for _, expires in expiring)
         scheduled = db.session.execute(

@@ -21,7 +21,8 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 BROWSER_PASSWORD = "browser-test-password-42"
 
 if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 

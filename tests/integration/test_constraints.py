@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -244,7 +244,7 @@ def test_post_approval_status_may_be_empty_or_a_seed_value(conn: sa.Connection) 
 def test_post_defaults_fill_a_plain_sql_insert_and_read_back_as_python_values(
     conn: sa.Connection, schema_app: Flask
 ) -> None:
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     # 16:00 in UTC+1, as a browser in Paris might send it: stored and read back as 15:00 UTC.
     paris = timezone(timedelta(hours=1))
     post_id = insert_post(
@@ -255,7 +255,7 @@ def test_post_defaults_fill_a_plain_sql_insert_and_read_back_as_python_values(
         assert post is not None
         assert post.timezone == "UTC" and post.approval_required is False and post.approval_status is None
         assert post.platforms == ["instagram", "facebook"] and isinstance(post.platforms, list)
-        assert post.scheduled_at == datetime(2025, 11, 3, 15, 0, tzinfo=timezone.utc)
+        assert post.scheduled_at == datetime(2025, 11, 3, 15, 0, tzinfo=UTC)
         for stamp in (post.scheduled_at, post.created_at, post.updated_at):
             assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
         # PostgreSQL's now() is the transaction's start, a moment before `before` at most.

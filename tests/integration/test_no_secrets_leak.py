@@ -4,7 +4,7 @@ page or database row in clear."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import stella.providers as registry
 from stella.models import SocialConnection
 from stella.services.tokens import refresh_expiring_tokens
-from tests.integration.test_connections import (  # noqa: F401  (fixtures)
+from tests.fake_providers import (
     ACCESS,
     APP_PASSWORD,
     CODE,
@@ -21,17 +21,14 @@ from tests.integration.test_connections import (  # noqa: F401  (fixtures)
     SECRETS,
     callback,
     connect_fully,
-    connect_through_sandbox,
-    fake,
     pages_answer,
     profile_answer,
     raw_dump,
-    sandbox,
-    sandboxed,
     session_answer,
     start,
     token_answer,
 )
+from tests.sandbox_support import connect_through_sandbox
 
 
 def logged_text(caplog: pytest.LogCaptureFixture) -> str:
@@ -74,11 +71,11 @@ def test_the_fake_flows_leak_no_secret_into_logs_pages_or_the_database(client, l
     # refresh: one refused (the platform echoes the token), then the page with the banner
     connection = db.session.execute(sa.select(SocialConnection).filter_by(provider="x")).scalar_one()
     connection.status = "connected"
-    connection.tokens.token_expires_at = datetime.now(timezone.utc) + timedelta(minutes=1)
+    connection.tokens.token_expires_at = datetime.now(UTC) + timedelta(minutes=1)
     db.session.commit()
     fake.add(responses.POST, f"{FAKE}/oauth/token", status=400,
              json={"error": "invalid_grant", "error_description": f"refresh token for {ACCESS} revoked"})
-    refresh_expiring_tokens(datetime.now(timezone.utc))
+    refresh_expiring_tokens(datetime.now(UTC))
     db.session.commit()
     pages.append(client.get("/connections").get_data(as_text=True))
 

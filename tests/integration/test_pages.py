@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +17,7 @@ from stella.models import SocialAnalytics, SocialConnection
 from stella.services import overview
 from tests.factories import make_post, make_user
 
-UTC = timezone.utc
+UTC = UTC
 NY = ZoneInfo("America/New_York")
 PAGES = ["/", "/posts/", "/calendar/", "/approvals/", "/analytics/"]
 
@@ -151,7 +151,7 @@ def test_this_week_is_the_viewers_local_week():
     now = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
     start_utc, end_utc = overview.week_bounds(now, ZoneInfo("UTC"))
     start_ny, end_ny = overview.week_bounds(now, NY)
-    assert start_utc == datetime(2026, 11, 30, tzinfo=UTC)
+    assert start_utc == datetime(2026, 11, 30, tzinfo=UTC) and end_utc == datetime(2026, 12, 7, tzinfo=UTC)
     assert start_ny == datetime(2026, 11, 23, 5, 0, tzinfo=UTC) and end_ny - start_ny == timedelta(days=7)
 
 

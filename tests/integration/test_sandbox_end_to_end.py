@@ -7,7 +7,7 @@ authorization redirect to it. The sandbox's `GET /_sandbox/posts` is the ground 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from functools import partial
 
 import pytest
 import requests
@@ -20,7 +20,7 @@ from stella.models.types import now_utc
 from stella.providers.base import MediaItem, OutboundPost, PublishResult
 from stella.services.connections import provider_for_connection
 from stella.services.tokens import call_with_fresh_token
-from tests.sandbox_support import connect_through_sandbox, sandbox, sandboxed  # noqa: F401 (fixtures)
+from tests.sandbox_support import connect_through_sandbox
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 2048 + b"\xff\xd9"
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 4096
@@ -46,8 +46,8 @@ def publish_until_done(connection: SocialConnection, post: OutboundPost, sandbox
         if result.state == "published":
             return result
         requests.post(f"{sandbox_url}/_sandbox/clock", json={"advance_seconds": 60}, timeout=5)
-        poll: Any = result.poll
-        result = call_with_fresh_token(connection, lambda account: provider.check_publish(account, poll))
+        # partial binds this round's poll handle; a lambda would read the loop variable late (B023).
+        result = call_with_fresh_token(connection, partial(provider.check_publish, poll=result.poll))
     raise AssertionError(f"{connection.provider} never finished publishing: {result}")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,7 +23,7 @@ from stella.scheduler import JOBS
 from stella.services.tokens import call_with_fresh_token, refresh_expiring_tokens
 from tests.conftest import TEST_ENCRYPTION_KEY, make_test_config
 from tests.factories import make_post, make_user
-from tests.integration.test_connections import ACCESS, FAKE, REFRESH, fake  # noqa: F401  (fixture)
+from tests.fake_providers import ACCESS, FAKE, REFRESH
 
 NEW_ACCESS = "fresh-access-token-GGGG7777"
 NEW_REFRESH = "fresh-refresh-token-HHHH8888"
@@ -33,7 +33,7 @@ def make_connection(user: Any, provider: str = "x", *, expires_at: datetime | No
                     status: str = "connected", metadata: dict[str, Any] | None = None) -> SocialConnection:
     connection = SocialConnection(user_id=user.id, provider=provider, status=status,
                                   auth_metadata=metadata or {"scopes": ["post.write", "profile.read"]},
-                                  connected_at=datetime.now(timezone.utc))
+                                  connected_at=datetime.now(UTC))
     connection.tokens = SocialAccountToken(access_token=ACCESS, refresh_token=refresh, token_expires_at=expires_at,
                                            account_handle="harborvine", platform_account_id="4242")
     _db.session.add(connection)
@@ -84,9 +84,9 @@ def test_tokens_outside_the_refresh_margin_and_unrenewable_ones_are_left_alone(d
 
 def test_a_refused_refresh_marks_the_connection_error_audits_it_and_shows_the_banner(client, login, fake, db, now):
     user = login("marketing")
-    connection = make_connection(user, expires_at=datetime.now(timezone.utc) + timedelta(minutes=5))
+    connection = make_connection(user, expires_at=datetime.now(UTC) + timedelta(minutes=5))
     refresh_answer(fake, {"error": "invalid_grant", "error_description": f"token {REFRESH} revoked"}, status=400)
-    summary = refresh_expiring_tokens(datetime.now(timezone.utc))
+    summary = refresh_expiring_tokens(datetime.now(UTC))
     assert len(summary.failed) == 1
     connection = reload(connection)
     assert connection.status == "error"
@@ -155,7 +155,7 @@ def test_call_with_fresh_token_gives_up_when_the_refresh_fails(db, fake, now):
 
 def test_banner_warns_when_an_unrenewable_token_expires_before_a_scheduled_post(client, login, fake, db):
     user = login("marketing")
-    soon = datetime.now(timezone.utc) + timedelta(days=1)
+    soon = datetime.now(UTC) + timedelta(days=1)
     make_connection(user, expires_at=soon, refresh=None)
     make_post(user, platforms=["x"], status="scheduled", scheduled_at=soon + timedelta(days=1))
     db.session.commit()
@@ -165,7 +165,7 @@ def test_banner_warns_when_an_unrenewable_token_expires_before_a_scheduled_post(
 
 def test_no_banner_when_scheduled_posts_come_before_the_expiry_or_the_token_renews(client, login, fake, db):
     user = login("marketing")
-    soon = datetime.now(timezone.utc) + timedelta(days=1)
+    soon = datetime.now(UTC) + timedelta(days=1)
     make_connection(user, expires_at=soon, refresh=None)
     make_connection(user, "facebook", expires_at=soon, refresh=REFRESH)
     make_post(user, platforms=["x"], status="scheduled", scheduled_at=soon - timedelta(hours=1))
@@ -223,7 +223,7 @@ def test_generate_key_prints_a_usable_fernet_key(app):
 
 
 def test_tokens_refresh_command_prints_a_summary(app, db, fake):
-    make_connection(make_user(), expires_at=datetime.now(timezone.utc) + timedelta(minutes=3))
+    make_connection(make_user(), expires_at=datetime.now(UTC) + timedelta(minutes=3))
     refresh_answer(fake, {"access_token": NEW_ACCESS, "expires_in": 3600})
     result = app.test_cli_runner().invoke(args=["tokens", "refresh"])
     assert result.exit_code == 0, result.output
@@ -250,8 +250,8 @@ def test_startup_refuses_a_key_that_cannot_decrypt_the_stored_tokens(tmp_path: P
 
 def test_a_token_another_worker_already_refreshed_is_used_without_refreshing_again(db, fake, now):
     """With rotating refresh tokens a second refresh would use a dead refresh token and break the connection."""
-    from stella.services.tokens import store_tokens
     from stella.providers.base import TokenSet
+    from stella.services.tokens import store_tokens
 
     connection = make_connection(make_user(), expires_at=now + timedelta(hours=1))
     seen: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -21,7 +21,7 @@ from stella.providers.bluesky import (
 from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
 from stella.providers.http import HttpClient
 
-NOW = datetime(2026, 3, 2, 15, 30, 0, 123000, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 30, 0, 123000, tzinfo=UTC)
 SERVICE = "https://bsky.social"
 PDS = "https://morel.us-east.host.bsky.network"
 DID = "did:plc:hvrealty7k2m4q6s3u2w4y6z"
@@ -78,7 +78,7 @@ def test_create_session_posts_identifier_and_app_password_and_reads_pds_from_did
     )
     tokens = provider.create_session(SERVICE, "@harborvine.bsky.social", "abcd-efgh-ijkl-mnop")
     assert tokens.access_token == ACCESS and tokens.refresh_token == REFRESH
-    assert tokens.expires_at == datetime.fromtimestamp(int((NOW + timedelta(hours=2)).timestamp()), tz=timezone.utc)
+    assert tokens.expires_at == datetime.fromtimestamp(int((NOW + timedelta(hours=2)).timestamp()), tz=UTC)
     assert tokens.refresh_expires_at is not None and tokens.refresh_expires_at > NOW + timedelta(days=89)
     assert tokens.extra["did"] == DID
     assert tokens.extra["pds_url"] == PDS
@@ -300,7 +300,7 @@ def test_expired_access_token_is_http_400_and_maps_to_auth_expired(provider: Blu
 
 @responses.activate
 def test_rate_limit_reads_ratelimit_reset_epoch_seconds(provider: BlueskyProvider) -> None:
-    reset = int(datetime.now(timezone.utc).timestamp()) + 120
+    reset = int(datetime.now(UTC).timestamp()) + 120
     responses.get(f"{XRPC}/com.atproto.repo.getRecord", status=429,
                   json={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
                   headers={"RateLimit-Limit": "5000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset),
@@ -357,7 +357,7 @@ def test_facets_count_utf8_bytes_and_skip_numeric_hashtags() -> None:
 def test_pds_comes_from_the_atproto_pds_service_entry_and_jwt_expiry_is_read() -> None:
     assert pds_from_did_doc(DID_DOC) == PDS
     assert pds_from_did_doc({"service": []}) is None
-    assert jwt_expiry(ACCESS) == datetime.fromtimestamp(int((NOW + timedelta(hours=2)).timestamp()), tz=timezone.utc)
+    assert jwt_expiry(ACCESS) == datetime.fromtimestamp(int((NOW + timedelta(hours=2)).timestamp()), tz=UTC)
     assert jwt_expiry("opaque-token") is None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +16,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.facebook import FacebookProvider
 from stella.providers.http import HttpClient
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 TOKEN_URL = f"{GRAPH_URL}/oauth/access_token"
 SHORT = "EAAGm0PX4ZCpsBAShortLivedUserToken0123"
 LONG = "EAAGm0PX4ZCpsBALongLivedUserToken456789"

@@ -6,7 +6,7 @@ Bodies follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.m
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,7 +17,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.google_business import GoogleBusinessProvider
 from stella.providers.http import HttpClient
 
-NOW = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 ACCESS = "ya29.a0gbpsecretaccess"
 ACCOUNTS_URL = "https://mybusinessaccountmanagement.googleapis.com/v1/accounts"
 LOCATIONS_URL = "https://mybusinessbusinessinformation.googleapis.com/v1/accounts/1122334455/locations"

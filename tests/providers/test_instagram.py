@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +16,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.instagram import InstagramProvider
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 LONG = "EAAGm0PX4ZCpsBALongLivedUserToken456789"
 IG_ID = "17841405822304914"
 PAGE_ID = "104321987654321"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,7 +15,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.linkedin import LINKEDIN_VERSION, PAGE_SCOPES, LinkedInProvider, escape_little_text
 
-NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 ACCESS = "AQXNnd2kXITHELmWblJigbHEuoFdfRhOwGA0QNuumtBMmGYiAF"
 REFRESH = "AQWAft_WjYZKwuWXLC5hQlghgTam-tuT8CvFej9-XxGyqeER_7"
@@ -164,7 +164,7 @@ def test_v2_me_without_an_id_is_refused(page_provider: LinkedInProvider) -> None
 def test_v2_me_refused_for_lack_of_r_basicprofile_keeps_linkedin_message(page_provider: LinkedInProvider) -> None:
     responses.get("https://api.linkedin.com/v2/me", status=403, json={
         "serviceErrorCode": 100, "message": "Not enough permissions to access: me.GET.NO_VERSION", "status": 403})
-    with pytest.raises(RejectedError, match="me.GET.NO_VERSION"):
+    with pytest.raises(RejectedError, match=r"me\.GET\.NO_VERSION"):
         page_provider.fetch_profile(TokenSet(access_token=ACCESS))
 
 
@@ -214,7 +214,8 @@ def test_list_targets_offers_the_member_and_posting_organizations(page_provider:
         (ORG, "organization", "Harbor & Vine Realty"),
     ]
     tokens, chosen = provider.apply_target(TokenSet(access_token=ACCESS), targets[1])
-    assert chosen.platform_account_id == ORG
+    # An organization posts with the member's own token: LinkedIn has no per-page token.
+    assert tokens.access_token == ACCESS and chosen.platform_account_id == ORG
     assert chosen.handle == "harbor-vine-realty"
     assert chosen.metadata["author_urn"] == ORG and chosen.metadata["organization_id"] == "2414183"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,7 +15,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.mastodon import MastodonProvider
 
-NOW = datetime(2026, 3, 2, 15, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 INSTANCE = "https://mastodon.example"
 REDIRECT = "https://stella.example/connections/mastodon/callback"
 TOKEN = "ZA-Yj3aBD8U8Cm7lKUp-lm9O9BmDgdhHzDeqsY8tlL0"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,7 +18,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.pinterest import PinterestProvider
 
-NOW = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 API = "https://api.pinterest.com/v5"
 TOKEN_URL = f"{API}/oauth/token"
 ACCESS = "pina_AMAsecretaccesstoken"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,7 +14,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.threads import ThreadsProvider
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 API = "https://graph.threads.net/v1.0"
 SHORT = "THQWJYbWdFbTJfShortLived0123456789"
 LONG = "THQWJYbWdFbTJfLongLived9876543210"

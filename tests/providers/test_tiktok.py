@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,8 +13,8 @@ from responses import matchers
 
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, TokenSet
 from stella.providers.errors import (
-    ProviderError,
     AuthExpiredError,
+    ProviderError,
     RateLimitedError,
     RejectedError,
     TransientError,
@@ -23,7 +23,7 @@ from stella.providers.errors import (
 from stella.providers.http import HttpClient
 from stella.providers.tiktok import TikTokProvider, chunk_plan, chunk_ranges
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TOKEN_URL = "https://open.tiktokapis.com/v2/oauth/token/"
 ACCESS = "act.example12345Example12345Example"
 REFRESH = "rft.example12345Example12345Example"
@@ -168,7 +168,8 @@ def test_publish_video_queries_creator_inits_uploads_and_returns_publish_id(prov
         "https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123"}, "error": OK})
     responses.put("https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123", status=201)
     video = MediaItem(url="https://cdn/tour.mp4", kind="video", mime_type="video/mp4", data=b"v" * 1000)
-    result = provider.publish(ACCOUNT, OutboundPost(text="Lakeside cottage tour #realestate", media=(video,), options=PUBLIC))
+    result = provider.publish(ACCOUNT, OutboundPost(text="Lakeside cottage tour #realestate", media=(video,),
+                                                    options=PUBLIC))
 
     creator_call, init_call, put_call = responses.calls
     assert creator_call.request.headers["Content-Type"] == "application/json; charset=UTF-8"
@@ -313,7 +314,8 @@ def test_invalid_access_token_is_auth_expired(provider: TikTokProvider) -> None:
                               "message": "The access token is invalid or not found in the request.",
                               "log_id": "20230516075426F0B9E5DB0C1C0B0A0E4F"}})
     with pytest.raises(AuthExpiredError) as info:
-        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="u", kind="video", data=b"v"),), options=PUBLIC))
+        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="u", kind="video", data=b"v"),),
+                                               options=PUBLIC))
     assert info.value.code == "access_token_invalid"
 
 
@@ -345,7 +347,8 @@ def test_content_refusal_keeps_tiktok_message(provider: TikTokProvider) -> None:
                               "message": "The daily post cap from the API is reached for the current user.",
                               "log_id": "x"}})
     with pytest.raises(RejectedError, match="daily post cap") as info:
-        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="https://e/a.jpg", kind="image"),), options=PUBLIC))
+        provider.publish(ACCOUNT, OutboundPost(text="t", media=(MediaItem(url="https://e/a.jpg", kind="image"),),
+                                               options=PUBLIC))
     assert info.value.code == "spam_risk_too_many_posts"
 
 

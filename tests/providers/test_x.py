@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +16,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.x import XProvider
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TOKEN_URL = "https://api.x.com/2/oauth2/token"
 ACCESS = "bWRWa0VOTE9xX0lMQ3A0U3d1c2V5QjNyaUZIbmN4X0V5"
 REFRESH = "RkNkUVVVWm9MaXhwTG9oVnB5bDRwbk5UZmNEaGZlOEo"

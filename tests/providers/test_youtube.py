@@ -6,7 +6,7 @@ Bodies follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.m
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,7 +18,7 @@ from stella.providers.errors import AuthExpiredError, RateLimitedError, Rejected
 from stella.providers.http import HttpClient
 from stella.providers.youtube import UPLOAD_URL, YouTubeProvider
 
-NOW = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 CHANNELS_URL = "https://www.googleapis.com/youtube/v3/channels"
 VIDEOS_URL = "https://www.googleapis.com/youtube/v3/videos"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -88,7 +88,7 @@ def test_create_session_is_rate_limited_after_30_logins_in_5_minutes(sandbox_cli
                                    json={"identifier": DEMO["handle"], "password": DEMO["app_password"]})
     assert response.status_code == 429
     assert response.json["error"] == "RateLimitExceeded"
-    assert int(response.headers["RateLimit-Reset"]) > datetime.now(timezone.utc).timestamp()
+    assert int(response.headers["RateLimit-Reset"]) > datetime.now(UTC).timestamp()
 
 
 def test_expired_access_token_is_http_400_expired_token(sandbox_client: FlaskClient) -> None:
@@ -230,7 +230,7 @@ def test_another_accounts_repo_is_refused(sandbox_client: FlaskClient) -> None:
 
 def test_video_upload_needs_a_service_token_bound_to_upload_blob(sandbox_client: FlaskClient) -> None:
     session = login(sandbox_client)
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     too_long = sandbox_client.get(f"{PDS}/com.atproto.server.getServiceAuth", headers=auth(session), query_string={
         "aud": f"did:web:{PDS_HOST}", "lxm": "com.atproto.repo.uploadBlob", "exp": now + 7200})
     assert too_long.status_code == 400 and too_long.json["error"] == "BadExpiration"

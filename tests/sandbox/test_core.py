@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -227,7 +227,7 @@ def test_clock_can_be_advanced_to_test_expiry(client, demo_app):
 
 
 def test_metrics_are_deterministic_per_post_and_grow_with_age():
-    created = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    created = datetime(2026, 11, 1, tzinfo=UTC)
     early = core.metric_values("12345", created, created + timedelta(hours=2))
     later = core.metric_values("12345", created, created + timedelta(hours=48))
     assert early == core.metric_values("12345", created, created + timedelta(hours=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -131,7 +131,7 @@ def test_daily_metrics_use_the_performance_api_shape(sandbox_client: FlaskClient
     sandbox_client.post(POSTS, json={"summary": "New listing on Elm Street.", "topicType": "STANDARD"}, headers=auth)
     sandbox_client.post("/_sandbox/clock", json={"advance_seconds": 30 * 3600})
     fresh = {"Authorization": f"Bearer {token(sandbox_client)}"}
-    start = datetime.now(timezone.utc).date()
+    start = datetime.now(UTC).date()
     end = start + timedelta(days=2)
     query = (f"dailyMetrics=WEBSITE_CLICKS&dailyMetrics=BUSINESS_IMPRESSIONS_MOBILE_SEARCH"
              f"&dailyRange.startDate.year={start.year}&dailyRange.startDate.month={start.month}"

@@ -24,7 +24,7 @@ from stella.sandbox.server import RunningServer
 from stella.services.connections import provider_for_connection
 from stella.services.tokens import call_with_fresh_token
 from tests.sandbox.conftest import STELLA_URL
-from tests.sandbox_support import connect_through_sandbox, sandbox, sandboxed  # noqa: F401 (fixtures)
+from tests.sandbox_support import connect_through_sandbox
 
 CLIENT_ID, SECRET = "sandbox-linkedin-id", "sandbox-linkedin-secret"
 REDIRECT = f"{STELLA_URL}/connections/linkedin/callback"

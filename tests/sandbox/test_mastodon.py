@@ -50,8 +50,9 @@ def get_code(client: FlaskClient, app: dict[str, Any], host: str = HOST, **overr
 
 
 def token_form(app: dict[str, Any], code: str, **overrides: str | None) -> dict[str, str]:
-    form: dict[str, str | None] = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER,
-            "client_id": app["client_id"], "client_secret": app["client_secret"]}
+    form: dict[str, str | None] = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                                   "code_verifier": VERIFIER, "client_id": app["client_id"],
+                                   "client_secret": app["client_secret"]}
     form.update(overrides)
     return {k: v for k, v in form.items() if v is not None}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -180,7 +180,7 @@ def test_pin_analytics_use_pinterests_metric_names(sandbox_client: FlaskClient, 
     pin = sandbox_client.post("/api.pinterest.com/v5/pins", headers=bearer(tokens), json={
         "board_id": BOARD, "media_source": {"source_type": "image_url", "url": "https://cdn.example/a.jpg"}}).get_json()
     sandbox_client.post("/_sandbox/clock", json={"advance_seconds": 3 * 24 * 3600})
-    today = (datetime.now(timezone.utc) + timedelta(days=3)).date()
+    today = (datetime.now(UTC) + timedelta(days=3)).date()
     start = today - timedelta(days=4)
     body = sandbox_client.get(
         f"/api.pinterest.com/v5/pins/{pin['id']}/analytics?start_date={start}&end_date={today}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -196,7 +196,7 @@ def test_insights_are_served_under_threads_metric_names(sandbox_client: FlaskCli
 
 
 def test_round_trip_with_the_real_adapter(sandbox_server: RunningServer) -> None:
-    clock = [datetime.now(timezone.utc)]
+    clock = [datetime.now(UTC)]
     provider = ThreadsProvider(ClientCredentials(CLIENT_ID, SECRET), HttpClient(sandbox_url=sandbox_server.url),
                                clock=lambda: clock[0])
     url = provider.authorization_url(redirect_uri=REDIRECT, state="th-trip")

@@ -241,7 +241,8 @@ def test_round_trip_with_the_real_adapter(sandbox_server: RunningServer) -> None
     video = MediaItem(url="https://media.harborvine.example/tour.mp4", kind="video", mime_type="video/mp4",
                       data=b"\0" * size)
     caption = "Lakeside cottage tour 🏡 #realestate #harborvine"
-    started = provider.publish(account, OutboundPost(text=caption, media=(video,), options={"privacy_level": "PUBLIC_TO_EVERYONE"}))
+    started = provider.publish(account, OutboundPost(text=caption, media=(video,),
+                                                     options={"privacy_level": "PUBLIC_TO_EVERYONE"}))
     assert started.state == "processing"
     done = _wait(provider, account, started)
     assert done.state == "published"

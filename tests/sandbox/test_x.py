@@ -30,7 +30,7 @@ def basic(client_id: str = CLIENT_ID, secret: str = SECRET) -> dict[str, str]:
 
 
 def authorize_query(**overrides: str) -> str:
-    verifier, challenge = make_pkce_pair()
+    _, challenge = make_pkce_pair()  # a valid challenge; callers that redeem the code pass their own
     params = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "scope": SCOPES,
               "state": "s-123", "code_challenge": challenge, "code_challenge_method": "S256"}
     params.update(overrides)

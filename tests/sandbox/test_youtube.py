@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -213,7 +213,7 @@ def test_video_statistics_and_analytics_use_youtubes_field_names(sandbox_client:
                                headers=auth).get_json()["items"][0]["statistics"]
     assert set(stats) == {"viewCount", "likeCount", "favoriteCount", "commentCount"}
     assert int(stats["viewCount"]) > 0 and stats["favoriteCount"] == "0"
-    today = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()
+    today = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     report = sandbox_client.get(
         f"/youtubeanalytics.googleapis.com/v2/reports?ids=channel==MINE&startDate=2020-01-01&endDate={today}"
         f"&metrics=views,likes,shares&dimensions=video&filters=video=={video_id}",

@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 
-from stella.providers.base import PlatformRules, Provider, classify_generic, ClientCredentials
+from stella.providers.base import ClientCredentials, PlatformRules, Provider, classify_generic
 from stella.providers.errors import (
     AuthExpiredError,
     ProviderError,
@@ -140,6 +140,18 @@ def test_credentials_echoed_by_the_platform_never_reach_the_error_message():
         )
     text = str(caught.value) + repr(caught.value.args)
     assert TOKEN not in text and "client-secret-value" not in text and "[redacted]" in text
+
+
+@responses.activate
+@pytest.mark.parametrize("password", ["client-secret-value", b"client-secret-value"])
+def test_a_basic_auth_password_echoed_back_is_redacted_whether_given_as_text_or_bytes(password):
+    responses.add(responses.POST, "https://api.x.com/oauth2/token", status=400,
+                  json={"error": "invalid_client", "error_description": "unknown secret client-secret-value"})
+    with pytest.raises(ProviderError) as caught:
+        HttpClient().request("POST", "https://api.x.com/oauth2/token", data={"grant_type": "refresh_token"},
+                             auth=requests.auth.HTTPBasicAuth("client-id", password), classify=classify)
+    text = str(caught.value) + repr(caught.value.args)
+    assert "client-secret-value" not in text and "[redacted]" in text
 
 
 @responses.activate

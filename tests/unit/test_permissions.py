@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import pytest
 from werkzeug.exceptions import Forbidden
@@ -40,7 +41,7 @@ def test_every_database_role_has_abilities_and_a_description():
 
 
 def test_roles_are_ordered_so_each_grants_everything_the_previous_one_does():
-    for lower, higher in zip(ROLES, ROLES[1:]):
+    for lower, higher in pairwise(ROLES):
         assert ROLE_ABILITIES[lower] < ROLE_ABILITIES[higher], f"{higher} should extend {lower}"
 
 

@@ -6,13 +6,12 @@ import pytest
 
 from stella.providers.base import MediaItem, OutboundPost, PlatformRules
 from stella.providers.linkedin import LinkedInProvider
-from stella.providers.threads import ThreadsProvider
 from stella.providers.rules import (
     Problem,
     count_chars_emoji_utf8,
     count_graphemes,
-    count_utf16,
     count_utf8_bytes,
+    count_utf16,
     count_x_weighted,
     counted_length,
     find_urls,
@@ -20,6 +19,7 @@ from stella.providers.rules import (
     text_length,
     validate,
 )
+from stella.providers.threads import ThreadsProvider
 from stella.providers.tiktok import TikTokProvider
 from stella.providers.x import XProvider
 from stella.sandbox.platforms.threads import text_length as sandbox_threads_length

@@ -400,7 +400,7 @@ def page_token(caller: Caller, page_id: str) -> str:
     # §2.1: from a long-lived user token the Page token does not expire; from a short-lived one it lasts 1 h.
     ttl = None if caller.kind == "user_long" else SHORT_TTL
     token = core.store().issue_token(
-        NAME, client_id=caller.token.client_id, account_id=page_id, scopes=caller.scopes, now=core.now(),
+        NAME, client_id=caller.token.client_id, account_id=page_id, scopes=sorted(caller.scopes), now=core.now(),
         access_ttl=ttl, with_refresh=False, prefix="EAAG", extra={"kind": "page", "user_id": caller.user_id},
     )
     return token.access_token

@@ -308,7 +308,7 @@ def local_posts(account_id: str, location_id: str) -> Response:
         posts.reverse()  # newest first
         return _page(posts, "localPosts", 20, 100)
 
-    body = request.get_json(silent=True)
+    body: Any = request.get_json(silent=True)  # any JSON; _check_local_post checks its shape
     problem = _check_local_post(body)
     if problem is not None:
         return problem

@@ -403,7 +403,7 @@ def videos_action() -> Response:
     token = _rest_guard()
     if isinstance(token, Response):
         return token
-    body = request.get_json(silent=True)
+    body: Any = request.get_json(silent=True)  # any JSON; _initialize_owner checks its shape
     action = request.args.get("action")
     if action == "initializeUpload":
         owner = _initialize_owner(token, body)

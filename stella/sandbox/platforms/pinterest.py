@@ -547,7 +547,7 @@ def pin_analytics(pin_id: str) -> Response:
         return pinterest_error(400, 1, f"Invalid request: unknown metric type {unknown[0]}.")
     tz = post.created_at.tzinfo
     daily = []
-    summary = {m: 0 for m in metrics}
+    summary: dict[str, float | int] = {m: 0 for m in metrics}
     day = start
     while day <= end:
         day_start = datetime.combine(day, time.min, tzinfo=tz)
@@ -629,7 +629,7 @@ def s3_upload() -> Response:
     key = request.form.get("key", "")
     mapping = core.store().get_object(NAME, "upload_key", key) if key else None
     media = core.store().get_object(NAME, "media", mapping["media_id"]) if mapping else None
-    if media is None:
+    if mapping is None or media is None:
         return _s3_error(403, "AccessDenied", "Invalid according to Policy: Policy Condition failed: key")
     for field, expected in media["parameters"].items():
         if request.form.get(field) != expected:

@@ -367,7 +367,8 @@ def get_post(post_id: str) -> Response:
         return _problem(404, "Not Found Error", f"Could not find tweet with id: [{post_id}].",
                         "https://api.x.com/2/problems/resource-not-found", resource_type="tweet",
                         resource_id=post_id, parameter="id", value=post_id)
-    return _rate_headers(jsonify({"data": _post_json(post, token, set(request.args.get("tweet.fields", "").split(",")))}))
+    fields = set(request.args.get("tweet.fields", "").split(","))
+    return _rate_headers(jsonify({"data": _post_json(post, token, fields)}))
 
 
 @bp.get("/api.x.com/2/tweets")

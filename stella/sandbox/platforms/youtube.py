@@ -596,7 +596,7 @@ def analytics_reports() -> Response:
         numbers = [_analytics_value(m, values) for m in metrics]
         if dimensions:
             rows.append([video.platform_post_id, *numbers])
-        totals = [a + b for a, b in zip(totals, numbers)]
+        totals = [a + b for a, b in zip(totals, numbers, strict=True)]
     if not dimensions:
         rows = [totals]
     return jsonify({"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows})

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, StringField
+
+# SelectChoice is WTForms 3.3 (tuple choices are deprecated there); types-WTForms only covers 3.2 so far.
+from wtforms import PasswordField, SelectChoice, SelectField, StringField  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional
 
 from stella.models.user import ROLES

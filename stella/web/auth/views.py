@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -19,7 +19,7 @@ bp = Blueprint("auth", __name__)
 
 def current_time() -> datetime:
     """The clock the sign-in views pass to services (tests replace it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def safe_next(target: str | None) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
@@ -27,7 +27,7 @@ def parse_month(raw: str | None, fallback: datetime) -> tuple[int, int, str | No
 @bp.get("/")
 @requires(Ability.VIEW)
 def index() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     zone = viewer_zone(current_user.timezone)
     year, month, problem = parse_month(request.args.get("month"), now.astimezone(zone))
     return render_template(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, render_template
 from flask_login import current_user
@@ -24,7 +24,7 @@ def greeting(hour: int) -> str:
 @bp.get("/")
 @requires(Ability.VIEW)
 def home() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     zone = viewer_zone(current_user.timezone)
     summary = dashboard_summary(now, zone)
     return render_template(
