@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 
-.PHONY: setup run lint test test-browser migrate bench clean
+.PHONY: setup run lint test migrate bench clean
 
 setup: $(VENV)/.installed static/vendor/.installed
 
