@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_SECURE=config.session_cookie_secure,
         REMEMBER_COOKIE_SECURE=config.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_ENABLED=config.csrf_enabled,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
