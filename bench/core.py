@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import requests
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
@@ -269,22 +268,6 @@ def _release_database(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-@contextmanager
-def temporary_postgres(base_url: str) -> Iterator[str]:
-    """A throwaway PostgreSQL database next to `base_url`'s, dropped afterwards (as tests/conftest.py does)."""
-    url = sa.engine.make_url(normalize_database_url(base_url))
-    name = f"stella_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def safe_label(text: str) -> str:

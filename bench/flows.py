@@ -17,13 +17,11 @@ import stella.providers as registry
 from stella.extensions import db
 from stella.models import SocialConnection
 from stella.providers.base import MediaItem, OutboundPost, PublishResult
-from stella.services.connections import provider_for_connection
-from stella.services.tokens import call_with_fresh_token
+from stella.sandbox.demo import demo_media
+from tests import sandbox_support
 
 SANDBOX_MASTODON = "https://mastodon.example"
 # Small but well-formed files: the sandboxes check magic bytes, not pixels.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 2048 + b"\xff\xd9"
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 4096
 MAX_POLLS = 20
 # Sandbox seconds per poll: past every stand-in's processing time (at most 20 s) without racing the clock
 # towards token expiry over a long run.
@@ -101,15 +99,7 @@ def connect_until_connected(app: Flask, client: FlaskClient, user_id: uuid.UUID,
 
 
 def media_for(name: str) -> tuple[MediaItem, ...]:
-    """What each platform needs at the least: a photo where text alone is refused, a video for video platforms."""
-    cls = registry.provider_class(name)
-    if cls.rules.requires_video:
-        return (MediaItem(url="https://media.harborvine.example/tour.mp4", kind="video", mime_type="video/mp4",
-                          size_bytes=len(MP4), data=MP4),)
-    if cls.rules.requires_media:
-        return (MediaItem(url="https://media.harborvine.example/porch.jpg", kind="image", mime_type="image/jpeg",
-                          size_bytes=len(JPEG), alt_text="Front porch", data=JPEG),)
-    return ()
+    return demo_media(registry.provider_class(name).rules)
 
 
 def post_kind(name: str) -> str:
@@ -130,18 +120,12 @@ def outbound_post(name: str, tag: str) -> OutboundPost:
 
 def publish_until_done(connection: SocialConnection, post: OutboundPost,
                        advance_clock: Callable[[float], None]) -> PublishResult:
-    """Publish, then poll (moving the sandbox clock instead of sleeping) until the platform says published."""
-    provider = provider_for_connection(connection)
-    result = call_with_fresh_token(connection, lambda account: provider.publish(account, post))
-    for _ in range(MAX_POLLS):
-        if result.state == "published":
-            return result
-        advance_clock(POLL_ADVANCE_SECONDS)
-        poll: Any = result.poll
-        result = call_with_fresh_token(
-            connection, lambda account, poll=poll: provider.check_publish(account, poll)  # type: ignore[misc]
-        )
-    raise FlowError(f"{connection.provider} was still processing after {MAX_POLLS} polls")
+    """Publish and poll until published (the same flow the end-to-end tests use)."""
+    try:
+        return sandbox_support.publish_until_done(connection, post, advance_clock, polls=MAX_POLLS,
+                                                  step_seconds=POLL_ADVANCE_SECONDS)
+    except sandbox_support.PublishNotFinishedError as exc:
+        raise FlowError(str(exc)) from None
 
 
 def _expect(condition: bool, step: str, got: object) -> None:

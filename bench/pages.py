@@ -18,10 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from bench.core import BenchEnv, Figure, Sizes, bench_env, latency_figures, temporary_postgres
+from bench.core import BenchEnv, Figure, Sizes, bench_env, latency_figures
 from stella.extensions import db
 from stella.models import SocialAnalytics, SocialPost, User
 from stella.platforms import PLATFORMS
+from tests.databases import temporary_postgres
 
 PAGES = ("/", "/posts/", "/calendar/", "/analytics/")
 TARGET_P95_MS = 300.0
@@ -36,7 +37,7 @@ STATUS_WEIGHTS = {"published": 50, "scheduled": 25, "draft": 15, "failed": 5, "q
 def run(sizes: Sizes) -> list[Figure]:
     figures = _run_backend("sqlite", sizes, None)
     if sizes.postgres_url:
-        with temporary_postgres(sizes.postgres_url) as url:
+        with temporary_postgres(sizes.postgres_url, prefix="stella_bench") as url:
             figures += _run_backend("postgresql", sizes, url)
     figures += _memory_figures()
     return figures

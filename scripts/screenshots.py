@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +34,15 @@ import stella.providers as registry  # noqa: E402
 from stella.extensions import db  # noqa: E402
 from stella.models import SocialAnalytics, SocialConnection, SocialPost, User  # noqa: E402
 from stella.models.types import now_utc  # noqa: E402
-from stella.providers.base import MediaItem, OutboundPost, PublishResult  # noqa: E402
+from stella.providers.base import OutboundPost  # noqa: E402
+from stella.sandbox.demo import demo_media  # noqa: E402
 from stella.sandbox.platforms.bluesky import DEMO as BLUESKY_DEMO  # noqa: E402
 from stella.sandbox.platforms.mastodon import DEMO_INSTANCE  # noqa: E402
-from stella.services.connections import get_connection, provider_for_connection  # noqa: E402
-from stella.services.tokens import call_with_fresh_token, refresh_connection  # noqa: E402
+from stella.services.connections import get_connection  # noqa: E402
+from stella.services.tokens import refresh_connection  # noqa: E402
 from stella.services.users import create_user  # noqa: E402
 from tests.browser.liveserver import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server  # noqa: E402
+from tests.sandbox_support import publish_until_done, sandbox_clock  # noqa: E402
 
 OUT = PROJECT_ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "avery@stella-realestate.example"
@@ -147,7 +148,6 @@ PICKS = {
     "pinterest": "Waterfront Listings",
     "google_business": "Harbor & Vine Realty — Waterfront Office",
 }
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 2048 + b"\xff\xd9"
 PUBLISHED = {
     "x": "Just listed: 4-bed colonial on Maple Ridge. Open house Saturday 11–2. #justlisted",
     "linkedin": "Market update: median days on market dropped to 18 this month. What it means for sellers.",
@@ -220,18 +220,9 @@ def publish_samples(live: LiveServer, user_email: str) -> None:
             connection = get_connection(user, name)
             if connection is None or connection.status != "connected":
                 continue
-            media: tuple[MediaItem, ...] = ()
-            if registry.provider_class(name).rules.requires_media:
-                media = (MediaItem(url="https://media.harborvine.example/penthouse.jpg", kind="image",
-                                   mime_type="image/jpeg", size_bytes=len(JPEG), alt_text="Terrace", data=JPEG),)
+            media = demo_media(registry.provider_class(name).rules)
             post = OutboundPost(text=text, media=media, idempotency_key=f"screenshots-{name}")
-            provider = provider_for_connection(connection)
-            result: PublishResult = call_with_fresh_token(connection, partial(provider.publish, post=post))
-            for _ in range(20):  # platforms that process asynchronously: move the sandbox clock, not the wall clock
-                if result.state == "published" or result.poll is None:  # done, or nothing left to ask about
-                    break
-                requests.post(f"{live.sandbox_url}/_sandbox/clock", json={"advance_seconds": 60}, timeout=5)
-                result = call_with_fresh_token(connection, partial(provider.check_publish, poll=result.poll))
+            publish_until_done(connection, post, sandbox_clock(live.sandbox_url))
         db.session.commit()
 
 

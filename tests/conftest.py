@@ -8,20 +8,19 @@ transaction that is rolled back, using SQLAlchemy's "join into an external trans
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
 
 from stella import create_app
-from stella.config import Config, normalize_database_url
+from stella.config import Config
 from stella.extensions import db as _db
+from tests.databases import temporary_postgres
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 # Shared fixtures that live in their own modules: registered here so test modules ask for them by name
@@ -42,17 +41,8 @@ def postgres_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
-    url = sa.engine.make_url(normalize_database_url(base))
-    name = f"stella_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres(base) as url:
+        yield url
 
 
 def make_test_config(database_url: str, instance_path: Path, **overrides: Any) -> Config:

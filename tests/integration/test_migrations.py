@@ -25,10 +25,10 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 
 from stella import create_app
-from stella.config import normalize_database_url
 from stella.extensions import db as _db
 from stella.extensions import migrate
 from tests.conftest import PG_ENV, make_test_config
+from tests.databases import temporary_postgres
 
 # The seed's migrations, in the seed's order and with its timestamps as ids, after the users table.
 SEED_REVISIONS = ["20251019120000", "20251019121500", "20251019123000", "20251102120000", "20251102120100"]
@@ -43,17 +43,8 @@ def empty_database(backend: str, directory: Path) -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
-    url = sa.engine.make_url(normalize_database_url(base))
-    name = f"stella_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres(base, prefix="stella_mig") as url:
+        yield url
 
 
 @contextmanager
