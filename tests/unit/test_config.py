@@ -170,3 +170,16 @@ def test_the_facebook_login_config_id_reaches_the_dialog_url(app: Flask, configu
     query = parse_qs(urlsplit(client.get("/connections/facebook/connect").headers["Location"]).query)
     assert query["config_id"] == ["1093847561029384"] and "scope" not in query
     assert query["client_id"] == ["fb-app"]
+
+
+def test_only_the_config_module_reads_the_environment():
+    import re
+
+    from stella.config import PROJECT_ROOT
+
+    readers = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted((PROJECT_ROOT / "stella").rglob("*.py"))
+        if path.name != "config.py" and re.search(r"\bos\.(environ|getenv)\b|\bgetenv\(", path.read_text())
+    ]
+    assert readers == [], f"read settings through stella.config.Config instead: {readers}"
