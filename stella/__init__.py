@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
-from sqlalchemy.engine import Engine
+from flask import Flask
 
-from stella.config import PROJECT_ROOT, Config
+from stella.config import CONFIG_KEY, PROJECT_ROOT, Config
 from stella.crypto import EXTENSION_KEY as CIPHER_KEY
 from stella.crypto import TokenCipher
+from stella.database import engine_options
 from stella.extensions import csrf, db, htmx, login_manager, migrate
-
-CONFIG_KEY = "stella.config"
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -32,7 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=config.secret_key,
         SQLALCHEMY_DATABASE_URI=config.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(config.database_url),
         TESTING=config.testing,
         PROPAGATE_EXCEPTIONS=config.testing or None,
         SESSION_COOKIE_HTTPONLY=True,
@@ -58,8 +55,9 @@ def create_app(config: Config | None = None) -> Flask:
     install_redaction(app)
     register_web(app)
 
-    from stella.services.platforms import init_http_client
+    from stella.services.platforms import check_provider_options, init_http_client
 
+    check_provider_options(config)
     init_http_client(app, config)
     _check_encryption_keys(app)
 
@@ -68,12 +66,6 @@ def create_app(config: Config | None = None) -> Flask:
     register_cli(app)
 
     return app
-
-
-def get_config() -> Config:
-    """The running app's `Config`."""
-    config: Config = current_app.extensions[CONFIG_KEY]
-    return config
 
 
 def _check_encryption_keys(app: Flask) -> None:
@@ -89,35 +81,6 @@ def _check_encryption_keys(app: Flask) -> None:
             logging.getLogger(__name__).debug("encryption key check skipped: database not reachable")
         finally:
             db.engine.dispose()
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        # Several threads (requests, scheduler) share the file; wait for locks instead of failing at once.
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
-
-
-@sa.event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: foreign keys on (cascades need them), WAL so readers and the scheduler's writer don't block
-    each other, and SQLAlchemy — not pysqlite — decides when transactions begin (see `_sqlite_begin`)."""
-    module = type(dbapi_connection).__module__
-    if module.startswith("sqlite3"):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-
-@sa.event.listens_for(Engine, "begin")
-def _sqlite_begin(connection: sa.Connection) -> None:
-    # pysqlite only opens a transaction before DML, so a RELEASE SAVEPOINT could really commit; emitting
-    # BEGIN ourselves is SQLAlchemy's documented recipe for correct transactions and savepoints.
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
 
 
 def _init_login(app: Flask) -> None:

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from flask import current_app
+
+from stella.platforms import PLATFORMS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
@@ -46,7 +49,8 @@ class Config:
     # Per-platform OAuth client credentials, keyed by provider name (`STELLA_<NAME>_CLIENT_ID`/`_SECRET`).
     provider_credentials: Mapping[str, ProviderCredentials] = field(default_factory=dict)
     # Per-platform deployment options, keyed by provider name then option (`scopes`, `login_config_id`,
-    # `api_url`), from `STELLA_<NAME>_SCOPES`, `_LOGIN_CONFIG_ID`, `_API_URL`; see `PROVIDER_OPTIONS`.
+    # `api_url`), from `STELLA_<NAME>_SCOPES`, `_LOGIN_CONFIG_ID`, `_API_URL`; see `PROVIDER_OPTIONS`. Which
+    # platforms take `scopes` depends on the providers' auth style, checked by `services.platforms` at start-up.
     provider_options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     testing: bool = False
     csrf_enabled: bool = True
@@ -206,7 +210,8 @@ class ProviderOption:
     key: str
     suffix: str
     parse: Callable[[str, str], str]
-    # Provider names the option applies to; None means every OAuth platform.
+    # Provider names the option applies to; None means every OAuth platform (checked against the providers in
+    # `stella.services.platforms.check_provider_options`, since config sits below the provider registry).
     platforms: frozenset[str] | None
     applies_to: str
 
@@ -223,9 +228,6 @@ PROVIDER_OPTIONS: tuple[ProviderOption, ...] = (
 def _provider_options(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """`STELLA_<NAME>_<OPTION>` settings, checked: an unknown platform or a misplaced option is a startup error
     rather than a setting silently ignored. Empty values mean "use the default"."""
-    # Imported here: the registry is the one list of platform names, and config must stay importable first.
-    from stella.providers import PROVIDERS_BY_NAME
-
     found: dict[str, dict[str, str]] = {}
     for key, raw in sorted(env.items()):
         if not key.startswith("STELLA_") or not raw.strip():
@@ -234,12 +236,11 @@ def _provider_options(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
             if not key.endswith(option.suffix):
                 continue
             name = key[len("STELLA_"):-len(option.suffix)].lower()
-            cls = PROVIDERS_BY_NAME.get(name)
-            if cls is None:
-                known = ", ".join(f"STELLA_{n.upper()}{option.suffix}" for n in PROVIDERS_BY_NAME)
+            if name not in PLATFORMS:
+                known = ", ".join(f"STELLA_{n.upper()}{option.suffix}" for n in PLATFORMS)
                 raise ConfigError(f"{key} names no platform Stella knows (one of {known}).")
-            if cls.auth_style != "oauth2" or (option.platforms is not None and name not in option.platforms):
-                raise ConfigError(f"{key} is not used: only {option.applies_to} take this setting.")
+            if option.platforms is not None and name not in option.platforms:
+                raise misplaced_option(key, option)
             found.setdefault(name, {})[option.key] = option.parse(key, raw)
     for name, options in found.items():
         if "scopes" in options and "login_config_id" in options:
@@ -250,6 +251,19 @@ def _provider_options(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
                 "configuration the permissions are the ones chosen in that configuration."
             )
     return found
+
+
+def misplaced_option(key: str, option: ProviderOption) -> ConfigError:
+    return ConfigError(f"{key} is not used: only {option.applies_to} take this setting.")
+
+
+CONFIG_KEY = "stella.config"
+
+
+def get_config() -> Config:
+    """The running app's `Config` (set by `create_app`)."""
+    config: Config = current_app.extensions[CONFIG_KEY]
+    return config
 
 
 def _generated_secret(path: Path) -> str:

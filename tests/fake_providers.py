@@ -16,8 +16,7 @@ from flask import Flask
 from responses import matchers
 
 import stella.providers as registry
-from stella import CONFIG_KEY
-from stella.config import ProviderCredentials
+from stella.config import CONFIG_KEY, ProviderCredentials
 from stella.extensions import db as _db
 from stella.models import SocialConnection
 from stella.providers.base import ClientCredentials, PlatformRules, Profile, Provider, Target, TokenSet

@@ -12,7 +12,7 @@ import pytest
 import requests
 from flask import Flask
 
-from stella import CONFIG_KEY
+from stella.config import CONFIG_KEY
 from stella.models import SocialConnection
 from stella.providers.base import OutboundPost, PublishResult
 from stella.providers.http import HttpClient

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from stella.config import get_config
+
 cli_group = click.Group("sandbox", help="The built-in stand-in for the 11 platforms.")
 
 
@@ -24,7 +26,6 @@ def run_sandbox(host: str, port: int, db_path: str | None, latency_ms: int, faul
     """Serve the sandbox until interrupted."""
     from werkzeug.serving import run_simple
 
-    from stella import get_config
     from stella.sandbox.core import SandboxSettings, create_sandbox_app
 
     config = get_config()

@@ -19,6 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from stella.config import get_config
 from stella.extensions import db
 from stella.models import LoginAttempt, User
 from stella.services.errors import DomainError
@@ -63,8 +64,6 @@ class ThrottlePolicy:
 
 def configured_policy() -> ThrottlePolicy:
     """The throttle limits of the running app (Config.login_max_failures / login_window_minutes)."""
-    from stella import get_config
-
     config = get_config()
     return ThrottlePolicy(
         max_failures=config.login_max_failures, window=timedelta(minutes=config.login_window_minutes)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 import stella.providers as registry
-from stella.config import Config
+from stella.config import PROVIDER_OPTIONS, Config, get_config, misplaced_option
 from stella.extensions import db
 from stella.models import MastodonApp
 from stella.providers.base import ClientCredentials, Provider
@@ -16,6 +16,18 @@ from stella.providers.errors import NotConfiguredError
 from stella.providers.http import HttpClient
 
 HTTP_CLIENT_KEY = "stella.http_client"
+
+
+def check_provider_options(config: Config) -> None:
+    """Refuse to start with a deployment option the platform does not take (`scopes` on an app-password platform).
+
+    Config parses and checks what it can alone; which platforms are OAuth is the providers' declaration.
+    """
+    for name, options in config.provider_options.items():
+        for option in PROVIDER_OPTIONS:
+            if option.key in options and option.platforms is None and provider_class(name).auth_style != "oauth2":
+                upper = name.upper()
+                raise misplaced_option(f"STELLA_{upper}{option.suffix}", option)
 
 
 def build_http_client(config: Config) -> HttpClient:
@@ -37,12 +49,6 @@ def http_client() -> HttpClient:
     return client
 
 
-def _config() -> Config:
-    from stella import get_config
-
-    return get_config()
-
-
 def provider_names() -> tuple[str, ...]:
     return tuple(cls.name for cls in registry.PROVIDER_CLASSES)
 
@@ -59,18 +65,18 @@ def needs_client_credentials(cls: type[Provider]) -> bool:
 
 def is_configured(name: str) -> bool:
     cls = provider_class(name)
-    config = _config()
+    config = get_config()
     return not needs_client_credentials(cls) or bool(config.sandbox_url) or name in config.provider_credentials
 
 
 def redirect_uri(name: str) -> str:
     """The exact redirect URI to register on the platform (and to send in every authorization request)."""
-    return f"{_config().public_url}/connections/{name}/callback"
+    return f"{get_config().public_url}/connections/{name}/callback"
 
 
 def provider_options(name: str) -> Mapping[str, str]:
     """The deployment options for `name` (`STELLA_<NAME>_SCOPES`, `_LOGIN_CONFIG_ID`, `_API_URL`); empty if none."""
-    return _config().provider_options.get(name, {})
+    return get_config().provider_options.get(name, {})
 
 
 def provider_for(name: str, *, instance_url: str | None = None) -> Provider:
@@ -81,7 +87,7 @@ def provider_for(name: str, *, instance_url: str | None = None) -> Provider:
     Raises NotConfiguredError when a platform needs credentials and has none.
     """
     cls = provider_class(name)
-    config = _config()
+    config = get_config()
     if cls.needs_instance:
         credentials = _instance_credentials(instance_url)
     elif cls.auth_style != "oauth2":

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from stella.config import get_config
 from stella.extensions import db
 from stella.permissions import ROLE_ABILITIES, Ability, can
 
@@ -108,8 +109,6 @@ def _same_site(url: str | None) -> bool:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from stella import get_config
-
     @app.context_processor
     def inject_helpers() -> dict[str, Any]:
         config = get_config()

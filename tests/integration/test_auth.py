@@ -206,7 +206,7 @@ def test_failures_older_than_the_window_do_not_count(client, db, clock, now):
 
 
 def test_throttle_limits_come_from_config(app, client, db, clock, monkeypatch):
-    from stella import CONFIG_KEY
+    from stella.config import CONFIG_KEY
 
     monkeypatch.setitem(app.extensions, CONFIG_KEY, app.extensions[CONFIG_KEY].with_overrides(
         login_max_failures=2, login_window_minutes=30))
@@ -364,7 +364,7 @@ def test_pruning_keeps_every_attempt_inside_a_window_longer_than_a_day(app, db, 
 
 
 def test_pruning_without_a_policy_uses_the_configured_window(app, db, now, monkeypatch):
-    from stella import CONFIG_KEY
+    from stella.config import CONFIG_KEY
 
     monkeypatch.setitem(app.extensions, CONFIG_KEY, app.extensions[CONFIG_KEY].with_overrides(
         login_window_minutes=3 * 24 * 60))

@@ -12,7 +12,7 @@ import responses
 import sqlalchemy as sa
 
 import stella.providers as registry
-from stella import CONFIG_KEY
+from stella.config import CONFIG_KEY
 from stella.models import AuditLog, MastodonApp, OAuthState, SocialAccountToken, SocialConnection
 from stella.providers.http import HttpClient
 from stella.services.platforms import HTTP_CLIENT_KEY

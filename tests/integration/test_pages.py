@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import render_template
 
-from stella import CONFIG_KEY
+from stella.config import CONFIG_KEY
 from stella.extensions import db as _db
 from stella.extensions import login_manager
 from stella.models import SocialAnalytics, SocialConnection

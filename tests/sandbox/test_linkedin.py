@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from stella import CONFIG_KEY
+from stella.config import CONFIG_KEY
 from stella.extensions import db as _db
 from stella.models import SocialConnection
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, TokenSet

@@ -10,16 +10,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
-from stella import CONFIG_KEY
-from stella.config import Config, ConfigError, ProviderCredentials
+from stella.config import CONFIG_KEY, Config, ConfigError, ProviderCredentials
 from stella.services import platforms
 
 BASE_ENV = {"SECRET_KEY": "k", "STELLA_ENCRYPTION_KEYS": "x3M1cE1Y0lZr2n6b8wQ2m9Yw1pW0vHq3s5t7u9v1x2A="}
 
 
 def config_from(tmp_path: Path, **env: str) -> Config:
+    """The Config as `create_app` would accept it: parsed, then checked against the providers' declarations."""
     # A dotenv path that does not exist, so a developer's own .env cannot change the outcome.
-    return Config.from_env({**BASE_ENV, **env}, instance_path=tmp_path, dotenv_path=tmp_path / "no.env")
+    config = Config.from_env({**BASE_ENV, **env}, instance_path=tmp_path, dotenv_path=tmp_path / "no.env")
+    platforms.check_provider_options(config)
+    return config
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
