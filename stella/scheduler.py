@@ -9,6 +9,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from stella.database import retry_if_locked
 from stella.extensions import db
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,13 @@ def _run_in_app(app: Flask, job_id: str, target: str) -> Callable[[], None]:
 
         module_name, _, func_name = target.partition(":")
         func = getattr(importlib.import_module(module_name), func_name)
+        def work() -> None:
+            func(now=now_utc())
+            db.session.commit()
+
         with app.app_context():
             try:
-                func(now=now_utc())
-                db.session.commit()
+                retry_if_locked(db.session, work)
             except Exception:
                 db.session.rollback()
                 log.exception("scheduler job %s failed", job_id)

@@ -66,3 +66,36 @@ def test_a_failing_job_is_logged_and_does_not_stop_the_scheduler(app: Flask, cap
     with caplog.at_level(logging.ERROR, logger=scheduler.__name__):
         _run_in_app(app, "fail", f"{__name__}:fail")()  # must not raise
     assert "scheduler job fail failed" in caplog.text
+
+
+locked_once: list[datetime] = []
+
+
+def locked_the_first_time(now: datetime) -> None:
+    import sqlalchemy as sa
+
+    locked_once.append(now)
+    if len(locked_once) == 1:
+        raise sa.exc.OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
+
+def test_a_job_whose_write_met_a_locked_database_runs_once_more(app: Flask) -> None:
+    locked_once.clear()
+    _run_in_app(app, "locked", f"{__name__}:locked_the_first_time")()
+    assert len(locked_once) == 2
+
+
+def test_a_job_that_keeps_meeting_a_locked_database_is_tried_twice_not_forever(app: Flask, caplog) -> None:
+    import sqlalchemy as sa
+
+    attempts: list[int] = []
+
+    def always_locked(now: datetime) -> None:
+        attempts.append(1)
+        raise sa.exc.OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
+    globals()["always_locked"] = always_locked
+    with caplog.at_level(logging.ERROR, logger="stella.scheduler"):
+        _run_in_app(app, "locked", f"{__name__}:always_locked")()
+    assert len(attempts) == 2
+    assert "scheduler job locked failed" in caplog.text

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from stella.database import writes_database
 from stella.extensions import db
 from stella.models.types import now_utc
 from stella.permissions import Ability, can, requires
@@ -107,6 +108,7 @@ def connect_bluesky() -> Any:
 
 
 @bp.get("/<provider>/callback")
+@writes_database
 @requires(Ability.MANAGE_CONNECTIONS)
 def callback(provider: str) -> Response:
     _platform_or_404(provider)
