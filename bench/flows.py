@@ -18,7 +18,7 @@ from stella.extensions import db
 from stella.models import SocialConnection
 from stella.providers.base import MediaItem, OutboundPost, PublishResult
 from stella.sandbox.demo import demo_media
-from tests import sandbox_support
+from stella.services import publishing
 
 SANDBOX_MASTODON = "https://mastodon.example"
 # Small but well-formed files: the sandboxes check magic bytes, not pixels.
@@ -122,9 +122,9 @@ def publish_until_done(connection: SocialConnection, post: OutboundPost,
                        advance_clock: Callable[[float], None]) -> PublishResult:
     """Publish and poll until published (the same flow the end-to-end tests use)."""
     try:
-        return sandbox_support.publish_until_done(connection, post, advance_clock, polls=MAX_POLLS,
-                                                  step_seconds=POLL_ADVANCE_SECONDS)
-    except sandbox_support.PublishNotFinishedError as exc:
+        return publishing.publish_until_done(connection, post, advance_clock, polls=MAX_POLLS,
+                                             poll_seconds=POLL_ADVANCE_SECONDS)
+    except publishing.PublishNotFinishedError as exc:
         raise FlowError(str(exc)) from None
 
 

@@ -1,7 +1,7 @@
 """Benchmarks 4 and 5: page render times with 10,000 posts and 20,000 analytics rows, and the memory it takes.
 
 Pages are requested through the test client as a signed-in user, so every request runs the sign-in check, the
-view, the overview service's queries and the template, but no network. SQLite always; PostgreSQL too when
+view, the page's service queries and the template, but no network. SQLite always; PostgreSQL too when
 STELLA_TEST_DATABASE_URL is set (a temporary database, dropped afterwards).
 """
 

@@ -39,10 +39,11 @@ from stella.sandbox.demo import demo_media  # noqa: E402
 from stella.sandbox.platforms.bluesky import DEMO as BLUESKY_DEMO  # noqa: E402
 from stella.sandbox.platforms.mastodon import DEMO_INSTANCE  # noqa: E402
 from stella.services.connections import get_connection  # noqa: E402
+from stella.services.publishing import publish_until_done  # noqa: E402
 from stella.services.tokens import refresh_connection  # noqa: E402
 from stella.services.users import create_user  # noqa: E402
 from tests.browser.liveserver import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server  # noqa: E402
-from tests.sandbox_support import publish_until_done, sandbox_clock  # noqa: E402
+from tests.sandbox_support import sandbox_clock  # noqa: E402
 
 OUT = PROJECT_ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "avery@stella-realestate.example"

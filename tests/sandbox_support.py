@@ -1,10 +1,10 @@
-"""Stella driven against a running platform sandbox: shared fixtures and a browser-like connect helper."""
+"""Stella driven against a running platform sandbox: shared fixtures, a browser-like connect helper, and the
+sandbox clock that publishing waits on (publishing itself is `stella.services.publishing`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,12 +13,8 @@ import requests
 from flask import Flask
 
 from stella.config import CONFIG_KEY
-from stella.models import SocialConnection
-from stella.providers.base import OutboundPost, PublishResult
 from stella.providers.http import HttpClient
-from stella.services.connections import provider_for_connection
 from stella.services.platforms import HTTP_CLIENT_KEY
-from stella.services.tokens import call_with_fresh_token
 
 SANDBOX_MASTODON = "https://mastodon.example"
 
@@ -80,8 +76,6 @@ def connect_through_sandbox(client: Any, name: str) -> list[str]:
     return seen
 
 
-
-
 def sandbox_clock(sandbox_url: str) -> Callable[[float], None]:
     """Move the running sandbox's clock (processing delays, expiry) instead of sleeping."""
 
@@ -89,27 +83,3 @@ def sandbox_clock(sandbox_url: str) -> Callable[[float], None]:
         requests.post(f"{sandbox_url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=5)
 
     return advance
-
-
-class PublishNotFinishedError(AssertionError):
-    """The platform was still processing after every poll."""
-
-
-def publish_until_done(
-    connection: SocialConnection,
-    post: OutboundPost,
-    advance_clock: Callable[[float], None],
-    *,
-    polls: int = 20,
-    step_seconds: float = 60,
-) -> PublishResult:
-    """Publish through Stella's services, then poll, moving the sandbox clock, until the platform says published."""
-    provider = provider_for_connection(connection)
-    result = call_with_fresh_token(connection, partial(provider.publish, post=post))
-    for _ in range(polls):
-        if result.state == "published" or result.poll is None:
-            return result
-        advance_clock(step_seconds)
-        # partial binds this round's poll handle; a lambda would read the loop variable late (B023).
-        result = call_with_fresh_token(connection, partial(provider.check_publish, poll=result.poll))
-    raise PublishNotFinishedError(f"{connection.provider} was still processing after {polls} polls")

@@ -14,7 +14,7 @@ from stella.config import CONFIG_KEY
 from stella.extensions import db as _db
 from stella.extensions import login_manager
 from stella.models import SocialAnalytics, SocialConnection
-from stella.services import overview
+from stella.services import analytics, calendar, dashboard, posts
 from tests.factories import make_post, make_user
 
 UTC = UTC
@@ -134,7 +134,7 @@ def test_dashboard_kpis_count_the_right_posts(db):
     connect(author, "facebook")
     connect(author, "linkedin", status="error")
 
-    summary = overview.dashboard_summary(now, ZoneInfo("UTC"))
+    summary = dashboard.dashboard_summary(now, ZoneInfo("UTC"))
 
     assert summary.scheduled_this_week == 2
     assert summary.awaiting_approval == 1
@@ -149,8 +149,8 @@ def test_dashboard_kpis_count_the_right_posts(db):
 def test_this_week_is_the_viewers_local_week():
     # Monday 03:00 UTC is still Sunday evening in New York: that week started six days earlier there.
     now = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
-    start_utc, end_utc = overview.week_bounds(now, ZoneInfo("UTC"))
-    start_ny, end_ny = overview.week_bounds(now, NY)
+    start_utc, end_utc = dashboard.week_bounds(now, ZoneInfo("UTC"))
+    start_ny, end_ny = dashboard.week_bounds(now, NY)
     assert start_utc == datetime(2026, 11, 30, tzinfo=UTC) and end_utc == datetime(2026, 12, 7, tzinfo=UTC)
     assert start_ny == datetime(2026, 11, 23, 5, 0, tzinfo=UTC) and end_ny - start_ny == timedelta(days=7)
 
@@ -231,12 +231,12 @@ def test_unknown_filters_are_reported_and_everything_is_shown(client, login):
 def test_posts_paginate_and_clamp_out_of_range_pages(client, login):
     user = login("staff")
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    for n in range(overview.PER_PAGE + 5):
+    for n in range(posts.PER_PAGE + 5):
         make_post(user, content=f"Numbered post {n:02d}.", status="scheduled", scheduled_at=base + timedelta(days=n))
     _db.session.commit()
 
     first = html(client.get("/posts/"))
-    assert first.count("<tr data-post-id=") == overview.PER_PAGE
+    assert first.count("<tr data-post-id=") == posts.PER_PAGE
     assert "Numbered post 24." in first  # newest first
     assert "Page 1 of 2" in first
 
@@ -307,7 +307,7 @@ def test_calendar_explains_a_bad_month_and_shows_the_current_one(client, login):
 def test_calendar_grid_is_whole_monday_first_weeks(db):
     now = datetime(2026, 2, 10, tzinfo=UTC)
     # February 2026 starts on a Sunday: the grid opens on Monday 26 January.
-    cal = overview.calendar_month(2026, 2, ZoneInfo("UTC"), now)
+    cal = calendar.calendar_month(2026, 2, ZoneInfo("UTC"), now)
     days = [cell.day for week in cal.weeks for cell in week]
     assert all(len(week) == 7 for week in cal.weeks) and all(week[0].day.weekday() == 0 for week in cal.weeks)
     assert days == sorted(days) and days[0].isoformat() == "2026-01-26" and days[-1].isoformat() == "2026-03-01"
@@ -354,7 +354,7 @@ def test_analytics_totals_by_platform_with_chart_data(client, login):
     ])
     _db.session.commit()
 
-    result = overview.analytics_overview()
+    result = analytics.analytics_overview()
     assert [t.platform for t in result.by_platform] == ["linkedin", "facebook"]
     facebook = result.by_platform[1]
     assert (facebook.posts, facebook.impressions, facebook.engagement, facebook.likes) == (2, 1500, 150, 90)

@@ -18,7 +18,8 @@ from stella.models import SocialConnection
 from stella.models.types import now_utc
 from stella.providers.base import OutboundPost
 from stella.sandbox.demo import demo_media
-from tests.sandbox_support import connect_through_sandbox, publish_until_done, sandbox_clock
+from stella.services.publishing import publish_until_done
+from tests.sandbox_support import connect_through_sandbox, sandbox_clock
 
 
 @pytest.mark.parametrize("name", [cls.name for cls in registry.PROVIDER_CLASSES])

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -16,6 +15,7 @@ from stella.models import User
 from stella.permissions import ROLE_DESCRIPTIONS, Ability, requires
 from stella.services import users as user_service
 from stella.services.errors import DomainError, NotFoundError
+from stella.timezones import viewer_zone
 from stella.web.admin.forms import ConfirmForm, CreateUserForm, RoleForm, role_help
 from stella.web.forms import show_domain_error
 
@@ -26,11 +26,7 @@ def _viewer_time(moment: datetime | None) -> str:
     """A UTC timestamp shown in the signed-in viewer's time zone."""
     if moment is None:
         return "Never"
-    try:
-        zone = ZoneInfo(current_user.timezone or "UTC")
-    except (ValueError, KeyError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%d %b %Y, %H:%M")
+    return moment.astimezone(viewer_zone(current_user.timezone)).strftime("%d %b %Y, %H:%M")
 
 
 def _load(user_id: uuid.UUID) -> User:

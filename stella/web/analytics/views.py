@@ -5,7 +5,7 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from stella.permissions import Ability, requires
-from stella.services.overview import AnalyticsOverview, analytics_overview
+from stella.services.analytics import AnalyticsOverview, analytics_overview
 from stella.web.dashboard.ui import platform_meta
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")

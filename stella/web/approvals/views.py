@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from stella.permissions import Ability, requires
-from stella.services.overview import pending_approvals
+from stella.services.approvals import pending_approvals
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 

@@ -6,7 +6,8 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from stella.permissions import Ability, requires
-from stella.services.overview import calendar_month, viewer_zone
+from stella.services.calendar import calendar_month
+from stella.timezones import viewer_zone
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 

@@ -16,7 +16,8 @@ from flask_login import current_user
 
 from stella.platforms import PLATFORMS
 from stella.providers import PROVIDERS_BY_NAME
-from stella.services.overview import count_awaiting_approval, viewer_zone
+from stella.services.approvals import count_awaiting_approval
+from stella.timezones import viewer_zone
 
 
 @dataclass(frozen=True)

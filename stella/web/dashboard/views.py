@@ -6,7 +6,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from stella.permissions import Ability, requires
-from stella.services.overview import dashboard_summary, viewer_zone
+from stella.services.dashboard import dashboard_summary
+from stella.timezones import viewer_zone
 from stella.web.dashboard.ui import register_ui
 
 bp = Blueprint("dashboard", __name__)

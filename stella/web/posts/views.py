@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from stella.permissions import Ability, requires
-from stella.services.overview import PostFilters, list_posts, status_counts
+from stella.services.posts import PostFilters, list_posts, status_counts
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
