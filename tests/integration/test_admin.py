@@ -59,6 +59,14 @@ def test_user_list_shows_each_account_with_role_zone_status_and_last_sign_in(cli
     assert "Never" in html
 
 
+def test_the_account_count_agrees_with_its_number(client, db, login):
+    login("admin")
+    assert "1 account · 1 active" in client.get("/admin/users").get_data(as_text=True)
+    make_user("staff", email="second@example.com")
+    db.session.commit()
+    assert "2 accounts · 2 active" in client.get("/admin/users").get_data(as_text=True)
+
+
 def test_admin_creates_a_user_with_a_chosen_password_that_can_sign_in(app, client, db, login, flashes):
     admin = login("admin")
     response = client.post(
