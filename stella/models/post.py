@@ -4,10 +4,12 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stella.extensions import Model
-from stella.models.types import TextArray, UTCDateTime, new_uuid, now_utc, utc_now
+from stella.models.media import SocialPostMedia
+from stella.models.target import SocialPostTarget
+from stella.models.types import JsonDocument, TextArray, UTCDateTime, new_uuid, now_utc, utc_now
 from stella.platforms import PLATFORMS
 
 POST_STATUSES: tuple[str, ...] = ("draft", "scheduled", "queued", "published", "failed")
@@ -79,6 +81,19 @@ class SocialPost(Model):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now(), onupdate=now_utc)
+    # Parts 2..n of a thread (X, Bluesky, Threads, Mastodon); `content` is always the first part.
+    thread_parts: Mapped[list[str] | None] = mapped_column(JsonDocument)
+    # Bumped by every change (optimistic locking): a save based on an older version is refused, never merged.
+    version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+
+    targets: Mapped[list[SocialPostTarget]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by=SocialPostTarget.platform
+    )
+    media: Mapped[list[SocialPostMedia]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by=SocialPostMedia.position
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative attribute
 
     def move_to(self, status: str) -> None:
         """Change status along the workflow (POST_TRANSITIONS); any other move raises InvalidTransitionError."""
