@@ -54,7 +54,7 @@ def connect_via_browser(client: FlaskClient, name: str) -> None:
         _expect(response.status_code in (302, 422), "Bluesky sign-in", response.status_code)
         return
     query = {"instance": SANDBOX_MASTODON} if name == "mastodon" else {}
-    response = client.get(f"/connections/{name}/connect", query_string=query)
+    response = client.post(f"/connections/{name}/connect", data=query)
     _expect(response.status_code == 302, f"{name} connect", response.status_code)
     consent_url = response.headers["Location"]
     if urlsplit(consent_url).path.startswith("/connections/"):

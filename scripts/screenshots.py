@@ -193,7 +193,7 @@ def connect_in_browser(page: Page, live: LiveServer, name: str, *, shots: dict[s
             shoot(page, None, shots["pick"])
         page.get_by_role("radio", name=PICKS[name]).check()
         page.get_by_role("button", name="Use this account").click()
-        page.wait_for_url(f"{live.url}/connections#platform-{name}")
+        page.wait_for_url(f"{live.url}/connections")
 
 
 def break_connection(live: LiveServer, user_email: str, name: str) -> None:

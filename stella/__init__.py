@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 
-from stella.config import CONFIG_KEY, PROJECT_ROOT, Config
+from stella.config import CONFIG_KEY, PROJECT_ROOT, Config, ConfigError
 from stella.crypto import EXTENSION_KEY as CIPHER_KEY
 from stella.crypto import TokenCipher
 from stella.database import engine_options
@@ -48,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     _init_login(app)
+    _init_proxy(app, config)
 
     from stella.logging_setup import install_redaction
     from stella.web import register_web
@@ -83,6 +84,21 @@ def _check_encryption_keys(app: Flask) -> None:
             db.engine.dispose()
 
 
+def _init_proxy(app: Flask, config: Config) -> None:
+    """Behind `proxy_hops` reverse proxies, take the client address and scheme from their X-Forwarded-For/-Proto.
+
+    Off by default: without a proxy anyone can send those headers, and the sign-in throttle counts by address.
+    """
+    if config.proxy_hops < 0:
+        raise ConfigError("STELLA_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front of Stella.")
+    if config.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops, x_host=0, x_port=0, x_prefix=0
+        )
+
+
 def _init_login(app: Flask) -> None:
     from stella.models import User
 
@@ -94,16 +110,29 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
-        user_id, _, version = session_id.partition(":")
-        try:
-            import uuid
+        """The user of the live, unrevoked server-side session the cookie names; anyone else is signed out."""
+        from stella.database import is_locked_error
+        from stella.services.auth import resume_session, touch_session
+        from stella.web.auth.views import current_time
 
-            user = db.session.get(User, uuid.UUID(user_id))
+        now = current_time()
+        try:
+            live = resume_session(session_id, now=now)
         except (ValueError, sa.exc.SQLAlchemyError):
+            db.session.rollback()
             return None
-        if user is None or not user.is_active or str(user.session_version) != version:
+        if live is None:
             return None
-        return user
+        if touch_session(live.session, now=now):
+            # Loaded before the view runs, so this commits nothing but the timestamp. It is bookkeeping for the
+            # idle timeout: if SQLite is busy with another writer, skip it rather than fail the page.
+            try:
+                db.session.commit()
+            except sa.exc.OperationalError as error:
+                if not is_locked_error(error):
+                    raise
+                db.session.rollback()
+        return live.user
 
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -7,7 +7,7 @@ import importlib
 from flask import Flask
 
 # Each module exposes `cli_group` (a click group) to register.
-CLI_MODULES: tuple[str, ...] = ("stella.sandbox.cli", "stella.users_cli", "stella.tokens_cli")
+CLI_MODULES: tuple[str, ...] = ("stella.sandbox.cli", "stella.users_cli", "stella.tokens_cli", "stella.api_tokens_cli")
 
 
 def register_cli(app: Flask) -> None:

@@ -60,6 +60,8 @@ class Config:
     # Seconds to wait for a platform to accept the connection / to answer once the request is sent.
     http_connect_timeout: float = 5.0
     http_read_timeout: float = 30.0
+    # Reverse proxies in front of Stella whose X-Forwarded-For/-Proto are trusted; 0 trusts none.
+    proxy_hops: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -116,6 +118,7 @@ class Config:
             session_cookie_secure=production,
             http_connect_timeout=_seconds(env, "STELLA_HTTP_CONNECT_TIMEOUT", default=5.0),
             http_read_timeout=_seconds(env, "STELLA_HTTP_READ_TIMEOUT", default=30.0),
+            proxy_hops=_whole_number(env, "STELLA_PROXY_HOPS", default=0),
         )
 
 
@@ -138,6 +141,15 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ConfigError(f"{name} must be on/off (got {raw!r}).")
+
+
+def _whole_number(env: Mapping[str, str], name: str, *, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number, 0 or more (got {raw!r}).")
+    return int(raw)
 
 
 def _seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
@@ -166,7 +178,7 @@ def _provider_credentials(env: Mapping[str, str]) -> dict[str, ProviderCredentia
 
 # -- per-platform options -----------------------------------------------------------------------------------
 
-# RFC 6749 §3.3 scope-token characters; commas and whitespace separate tokens here.
+# Scope-token characters (https://www.rfc-editor.org/rfc/rfc6749#section-3.3); commas and whitespace separate tokens.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+")
 # Pinterest's production API and its API Sandbox for Trial apps
 # (developers.pinterest.com/docs/developer-tools/sandbox/).

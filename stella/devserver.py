@@ -12,12 +12,22 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from stella import create_app
 from stella.config import Config, ConfigError
 
 SANDBOX_PORT = 5055
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its banner: `Server: Stella`, not `Werkzeug/3.x Python/3.x`.
+
+    A version in every answer only helps someone matching it against known vulnerabilities.
+    """
+
+    def version_string(self) -> str:
+        return "Stella"
 
 
 def main() -> int:
@@ -53,7 +63,7 @@ def main() -> int:
     public = urlsplit(config.public_url)
     host, port = public.hostname or "127.0.0.1", public.port or 5000
     print(f" * Stella dashboard: {config.public_url}/")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
     return 0
 
 

@@ -15,6 +15,8 @@ _SECRET_PAIR = re.compile(
     r"accessJwt|refreshJwt|code|token|secret)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic|dpop|oauth)\s+[A-Za-z0-9._~+/=-]{8,}")
+# Stella's own personal API tokens, recognisable by their prefix wherever they appear.
+_API_TOKEN = re.compile(r"\bstl_[A-Za-z0-9_-]{16,}")
 
 REDACTED = "[redacted]"
 
@@ -22,6 +24,7 @@ REDACTED = "[redacted]"
 def redact(text: str) -> str:
     """Replace anything that looks like a credential in `text`."""
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _API_TOKEN.sub(REDACTED, text)
     return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 

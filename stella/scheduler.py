@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 JOBS: tuple[tuple[str, timedelta, str], ...] = (
     ("refresh_tokens", timedelta(minutes=5), "stella.services.tokens:refresh_expiring_tokens"),
     ("prune_login_attempts", timedelta(hours=1), "stella.services.auth:prune_login_attempts"),
+    ("prune_user_sessions", timedelta(hours=1), "stella.services.auth:prune_user_sessions"),
 )
 
 

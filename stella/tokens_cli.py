@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from stella.crypto import TokenDecryptionError
 from stella.extensions import db
 from stella.models.types import now_utc
+from stella.services.errors import settle
 from stella.services.tokens import refresh_expiring_tokens, rotate_encryption_key
 
 cli_group = AppGroup("tokens", help="Encryption keys and platform tokens.")
@@ -25,7 +26,7 @@ def rotate_key() -> None:
     """Re-encrypt every stored token and secret under the first key of STELLA_ENCRYPTION_KEYS."""
     try:
         summary = rotate_encryption_key()
-        db.session.commit()
+        settle()
     except TokenDecryptionError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -38,7 +39,7 @@ def rotate_key() -> None:
 def refresh() -> None:
     """Refresh every token that is close to expiring, once, and print a summary."""
     summary = refresh_expiring_tokens(now=now_utc())
-    db.session.commit()
+    settle()
     click.echo(f"Token refresh: {summary}.")
     for label in summary.failed:
         click.echo(f"  failed: {label} (marked for reconnect)")

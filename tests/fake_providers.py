@@ -19,7 +19,7 @@ import stella.providers as registry
 from stella.config import CONFIG_KEY, ProviderCredentials
 from stella.extensions import db as _db
 from stella.models import SocialConnection
-from stella.providers.base import ClientCredentials, PlatformRules, Profile, Provider, Target, TokenSet
+from stella.providers.base import Capabilities, ClientCredentials, PlatformRules, Profile, Provider, Target, TokenSet
 
 FAKE = "https://fake.example"
 CLIENT_ID = "fake-client-id"
@@ -43,6 +43,8 @@ class FakeProvider(Provider):
     authorize_url = f"{FAKE}/oauth/authorize"
     token_url = f"{FAKE}/oauth/token"
     revoke_url = f"{FAKE}/oauth/revoke"
+    revocable = True
+    capabilities = Capabilities(formats=("post",))
     scopes = ("post.write", "profile.read")
     uses_pkce = True
     client_auth = "basic"
@@ -64,6 +66,7 @@ class FakeTargetsProvider(FakeProvider):
     name = "facebook"
     display_name = "FakeBook"
     has_targets = True
+    capabilities = Capabilities(formats=("post",), target_kinds=("page",))
     uses_pkce = False
     client_auth = "body"
 
@@ -90,6 +93,11 @@ class FakeMastodon(FakeProvider):
     scopes = ("write:statuses", "profile")
     registrations = 0
 
+    def revoke(self, tokens: TokenSet) -> None:
+        self.http.request("POST", f"{self.credentials.instance_url}/oauth/revoke",
+                          data={"token": tokens.access_token, **self._client_auth_fields()},
+                          classify=self.classify_error)
+
     def register_app(self, instance_url: str, redirect_uri: str) -> ClientCredentials:
         type(self).registrations += 1
         body = self.json(self.http.request("POST", f"{instance_url}/api/v1/apps",
@@ -110,7 +118,8 @@ class FakeMastodon(FakeProvider):
         return False
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
-        return Profile(platform_account_id="109", handle="@harbor@social.example", display_name="Harbor & Vine",
+        host = urlsplit(self.credentials.instance_url or "").netloc
+        return Profile(platform_account_id="109", handle=f"@harbor@{host}", display_name="Harbor & Vine",
                        metadata={"instance_url": self.credentials.instance_url, "max_characters": 1000})
 
 
@@ -118,6 +127,8 @@ class FakeBluesky(FakeProvider):
     name = "bluesky"
     display_name = "FakeSky"
     auth_style = "app_password"
+    default_service_url = "https://bsky.social"
+    app_password_location = "Settings → App passwords"
 
     def create_session(self, service_url: str, handle: str, app_password: str) -> TokenSet:
         body = self.json(self.http.request(
@@ -159,8 +170,9 @@ def profile_answer(mock: responses.RequestsMock) -> None:
                                                 "avatar": "https://cdn.fake.example/a.png"})
 
 
-def start(client: Any, name: str = "x", **query: str) -> dict[str, str]:
-    response = client.get(f"/connections/{name}/connect", query_string=query)
+def start(client: Any, name: str = "x", **form: str) -> dict[str, str]:
+    """Press Connect (a POST; the tests run without CSRF checks) and return the consent URL's query."""
+    response = client.post(f"/connections/{name}/connect", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     location = response.headers["Location"]
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()} | {"_url": location}

@@ -55,7 +55,7 @@ def connect_through_sandbox(client: Any, name: str) -> list[str]:
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         return [str(DEMO["app_password"])]
     query = {"instance": SANDBOX_MASTODON} if name == "mastodon" else {}
-    response = client.get(f"/connections/{name}/connect", query_string=query)
+    response = client.post(f"/connections/{name}/connect", data=query)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     consent_url = response.headers["Location"]
     page = requests.get(consent_url, timeout=10)

@@ -10,6 +10,21 @@
     }
   });
 
+  // Buttons marked data-copy-target="<input id>" copy that input's value (the admin's generated password).
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-copy-target]") : null;
+    var source = button ? document.getElementById(button.getAttribute("data-copy-target")) : null;
+    if (!source || !navigator.clipboard) {
+      return;
+    }
+    navigator.clipboard.writeText(source.value).then(function () {
+      var icon = button.querySelector(".bi");
+      if (icon) {
+        icon.classList.replace("bi-clipboard", "bi-clipboard-check");
+      }
+    });
+  });
+
   // htmx: the CSRF header comes from hx-headers on <body>; keep it fresh if a fragment replaces the meta tag.
   document.addEventListener("htmx:configRequest", function (event) {
     var meta = document.querySelector('meta[name="csrf-token"]');

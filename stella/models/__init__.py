@@ -7,7 +7,7 @@ from stella.models.media import MediaAsset, SocialPostMedia
 from stella.models.oauth import MastodonApp, OAuthState
 from stella.models.post import SocialAnalytics, SocialPost
 from stella.models.target import SocialPostTarget
-from stella.models.user import LoginAttempt, User
+from stella.models.user import LoginAttempt, User, UserSession
 
 __all__ = [
     "ApiIdempotencyKey",
@@ -24,4 +24,5 @@ __all__ = [
     "SocialPostMedia",
     "SocialPostTarget",
     "User",
+    "UserSession",
 ]

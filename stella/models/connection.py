@@ -8,10 +8,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stella.extensions import Model
+from stella.models.post import InvalidTransitionError
 from stella.models.types import EncryptedText, JsonDocument, UTCDateTime, new_uuid, now_utc, utc_now
 from stella.platforms import PLATFORMS
 
 CONNECTION_STATUSES: tuple[str, ...] = ("connected", "pending", "error")
+
+# The one place that says how a connection's status may move; `SocialConnection.move_to` enforces it. `None` is a
+# connection being created: it starts connected, pending (its login reaches several accounts and the user must
+# pick one) or error (the first sign-in half worked: a permission unticked, nothing to publish to). Afterwards a
+# fresh sign-in may replace any connection (connected, or pending when it must pick again) and any may fail; an
+# `error` that fails again keeps the newer reason. A status added to CONNECTION_STATUSES needs a row here.
+CONNECTION_TRANSITIONS: dict[str | None, frozenset[str]] = {
+    None: frozenset({"connected", "pending", "error"}),
+    "pending": frozenset({"connected", "pending", "error"}),
+    "connected": frozenset({"connected", "pending", "error"}),
+    "error": frozenset({"connected", "pending", "error"}),
+}
+# Keys of `auth_metadata` that describe an `error` status; they go when the connection leaves it.
+ERROR_DETAILS: tuple[str, ...] = ("error_reason", "error_at")
 
 
 def _in_list(column: str, values: tuple[str, ...]) -> str:
@@ -41,6 +56,20 @@ class SocialConnection(Model):
     tokens: Mapped[SocialAccountToken | None] = relationship(
         back_populates="connection", cascade="all, delete-orphan", passive_deletes=True, uselist=False
     )
+
+    def move_to(self, status: str, *, now: datetime) -> None:
+        """Change status along CONNECTION_TRANSITIONS; any other move raises InvalidTransitionError.
+
+        Entering `connected` stamps `connected_at`; leaving `error` drops the reason it was shown with.
+        """
+        current: str | None = self.status  # None until a new connection is first given a status
+        if status not in CONNECTION_TRANSITIONS.get(current, frozenset()):
+            raise InvalidTransitionError(f"A {current or 'new'} connection cannot become {status!r}.")
+        self.status = status
+        if status == "connected":
+            self.connected_at = now
+        if status != "error" and any(key in (self.auth_metadata or {}) for key in ERROR_DETAILS):
+            self.auth_metadata = {k: v for k, v in self.auth_metadata.items() if k not in ERROR_DETAILS}
 
 
 class SocialAccountToken(Model):

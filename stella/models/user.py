@@ -34,8 +34,20 @@ class User(UserMixin, Model):
     # Bumped on password change or deactivation so existing sessions stop working.
     session_version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
 
+    @property
+    def session_token(self) -> str | None:
+        """The random id of the server-side session (`UserSession`) this request runs under, set by `services.auth`
+        when the user signs in or a request resumes a session. Not a column: only its SHA-256 is stored."""
+        token: str | None = getattr(self, "_session_token", None)
+        return token
+
+    @session_token.setter
+    def session_token(self, token: str | None) -> None:
+        self._session_token = token
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        # What Flask-Login keeps in the signed cookie; `services.auth.resume_session` takes it apart again.
+        return f"{self.id}:{self.session_version}:{self.session_token or ''}"
 
     @property
     def label(self) -> str:
@@ -59,3 +71,23 @@ class LoginAttempt(Model):
     remote_addr: Mapped[str] = mapped_column(sa.Text)
     succeeded: Mapped[bool] = mapped_column(sa.Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
+
+
+class UserSession(Model):
+    """One sign-in of one browser. Signing out (or a password change, or deactivation) revokes it.
+
+    The cookie carries a random session id; only its SHA-256 is kept here, so a database reader cannot resume
+    anyone's session. Address and browser are kept so a person can recognise their own sessions.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (sa.Index("ix_user_sessions_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=new_uuid())
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(sa.Text, unique=True)
+    remote_addr: Mapped[str] = mapped_column(sa.Text)
+    user_agent: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=utc_now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

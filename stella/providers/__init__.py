@@ -36,5 +36,9 @@ PROVIDERS_BY_NAME: dict[str, type[Provider]] = {cls.name: cls for cls in PROVIDE
 
 
 def provider_class(name: str) -> type[Provider]:
-    """The provider class for a stored provider id; KeyError for an unknown one."""
+    """The provider class for a stored provider id; KeyError for an unknown one.
+
+    Looked up in PROVIDERS_BY_NAME at call time, so a test that swaps an entry (tests/fake_providers.py) is seen
+    everywhere, including by `stella.services.platforms`, which re-exports this function.
+    """
     return PROVIDERS_BY_NAME[name]

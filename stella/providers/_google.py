@@ -1,7 +1,11 @@
 """What YouTube and Google Business Profile share: Google's OAuth endpoints and Google's API error shape.
 
-Both platforms sign in through the same Google authorization server (youtube-pinterest-bluesky-mastodon-google.md
-§1.1 and §5.1), so the declarations, the revoke call and the error classifier live here once.
+Both platforms sign in through the same Google authorization server, so the declarations, the revoke call and the
+error classifier live here once. Google's documentation, cited below by the names in brackets:
+- [Google OAuth] https://developers.google.com/identity/protocols/oauth2/web-server
+- [Quota costs] https://developers.google.com/youtube/v3/determine_quota_cost
+- [YouTube errors] https://developers.google.com/youtube/v3/docs/errors
+- [Google error model] https://cloud.google.com/apis/design/errors
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 GOOGLE_REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 
-# Daily quotas reset at midnight Pacific time (youtube-pinterest-bluesky-mastodon-google.md §1.3).
+# [Quota costs]: daily quotas reset at midnight Pacific time.
 QUOTA_TIMEZONE = "America/Los_Angeles"
-# A channel over its 24-hour upload cap may upload again a day later (same document, §1.3).
+# [YouTube errors] uploadLimitExceeded: a 24-hour per-channel cap (the wait is as YouTube news reported it).
 UPLOAD_LIMIT_WAIT = timedelta(hours=24)
 
 _AUTH_REASONS = frozenset({"authError", "unauthorized", "invalidCredentials"})
@@ -42,11 +46,12 @@ class GoogleProvider(Provider):
     authorize_url = GOOGLE_AUTHORIZE_URL
     token_url = GOOGLE_TOKEN_URL
     revoke_url = GOOGLE_REVOKE_URL
+    revocable = True
     scope_separator = " "
     # Google accepts S256 PKCE from web clients too; the client secret is still required.
     uses_pkce = True
     client_auth = "body"
-    # §1.1: offline access returns a refresh token, and `prompt=consent` makes Google send it on every
+    # [Google OAuth]: offline access returns a refresh token, and `prompt=consent` makes Google send it on every
     # connection, not only the first one.
     extra_authorize_params: ClassVar[Mapping[str, str]] = {"access_type": "offline", "prompt": "consent"}
     refresh_margin = timedelta(minutes=10)
@@ -106,7 +111,7 @@ def seconds_until_quota_reset(now: datetime) -> float | None:
 
 
 def classify_google_error(provider: Provider, response: requests.Response) -> ProviderError:
-    """Google API errors (§1.5, §5.5): branch on `errors[0].reason` / `status`, never on the message text."""
+    """[YouTube errors], [Google error model]: branch on `errors[0].reason` / `status`, never on the message."""
     status_code = response.status_code
     message, status, reason = google_error_parts(safe_json(response))
     name = provider.display_name

@@ -1,7 +1,16 @@
 """What Facebook Pages, Instagram and Threads share: Facebook Login, the Graph error envelope, container publishing.
 
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("the doc"): §1.1/§2.1 Facebook Login, §1.5 the
-Graph error codes (Threads uses the same envelope, §3.5), §1.2/§3.2 the container flow Instagram and Threads share.
+Meta's documentation, cited below by the names in brackets:
+- [Manual login flow] https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
+- [Long-lived tokens] https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
+- [Graph errors] https://developers.facebook.com/docs/graph-api/guides/error-handling (Threads uses the same envelope)
+- [Graph rate limits] https://developers.facebook.com/docs/graph-api/overview/rate-limiting/
+- [IG error codes] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes
+- [IG publishing] https://developers.facebook.com/docs/instagram-platform/content-publishing/
+- [IG Container] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container
+- [Threads posts] https://developers.facebook.com/docs/threads/posts
+- [Page tokens] https://developers.facebook.com/docs/business-sdk/common-scenarios/token-switch
+- [IG OAuth authorize] https://developers.facebook.com/docs/instagram-platform/reference/oauth-authorize
 Each platform module keeps only its own declarations and quirks.
 """
 
@@ -38,13 +47,13 @@ GRAPH_VERSION = "v23.0"
 GRAPH_URL = f"https://graph.facebook.com/{GRAPH_VERSION}"
 FACEBOOK_DIALOG_URL = f"https://www.facebook.com/{GRAPH_VERSION}/dialog/oauth"
 
-# §1.5: throttling codes (app, user, page, custom, ...; BUC 80001-80006 as reported).
+# Throttling codes 4, 17, 32, 341, 613 [Graph errors]; BUC 80001-80006 as clients report them (not in Meta's docs).
 THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, 80001, 80002, 80004, 80005, 80006})
-# §1.5: subcodes that mean "the token is no longer usable" (password changed, expired, invalid, ...).
+# Subcodes of code 190 meaning "the token is no longer usable": 458-460 [Graph errors]; the rest as clients report.
 TOKEN_SUBCODES = frozenset({458, 459, 460, 463, 464, 467, 492})
 # Authorization-code problems at the token endpoint: expired, redirect_uri mismatch, already used.
 CODE_SUBCODES = frozenset({36007, 36008, 36009})
-# §1.5 publishing subcodes that are worth retrying later (download timeout, retryable upload failure).
+# Publishing subcodes worth retrying later: 2207003 download timeout [IG error codes]; 2207082 as clients report.
 RETRYABLE_SUBCODES = frozenset({2207003, 2207082})
 DAILY_LIMIT_SUBCODES = frozenset({2207042})
 PAGE_SIZE = 100
@@ -73,7 +82,7 @@ def graph_error_fields(body: Mapping[str, Any]) -> tuple[int, int, str, bool]:
 
 
 def usage_retry_after(response: requests.Response) -> float | None:
-    """§1.5: Meta sends no Retry-After; `X-Business-Use-Case-Usage` says minutes until access is regained."""
+    """[Graph rate limits]: no Retry-After; `X-Business-Use-Case-Usage` says minutes until access is regained."""
     header = response.headers.get("X-Business-Use-Case-Usage")
     if header:
         try:
@@ -98,7 +107,7 @@ def graph_code(code: int, subcode: int) -> str:
 
 
 def classify_graph_error(provider: Provider, response: requests.Response) -> ProviderError:
-    """§1.5: classify by `error.code` / `error_subcode`, not by HTTP status (Graph answers 400 for most)."""
+    """[Graph errors]: classify by `error.code` / `error_subcode`, not by HTTP status (Graph answers 400 for most)."""
     name, platform = provider.display_name, provider.name
     code, subcode, message, transient = graph_error_fields(safe_json(response))
     status = response.status_code
@@ -155,7 +164,7 @@ def renewed(tokens: TokenSet, fresh: TokenSet) -> TokenSet:
 
 
 def strip_redirect_suffix(code: str) -> str:
-    """§1.1: Meta may append "#_" to the redirect; it is never part of the authorization code."""
+    """[IG OAuth authorize]: Meta appends "#_" to the redirect; it is never part of the authorization code."""
     return code.removesuffix("#_")
 
 
@@ -188,7 +197,7 @@ class GraphApiProvider(Provider):
         return self.json(response)
 
     def can_refresh(self, tokens: TokenSet) -> bool:
-        # §1.1/§3.1: no refresh grant; a long-lived token is renewed with itself, only while it is still valid.
+        # [Long-lived tokens]: no refresh grant; a long-lived token is renewed with itself, only while still valid.
         return tokens.expires_at is not None and tokens.expires_at > self.clock()
 
     def classify_error(self, response: requests.Response) -> ProviderError:
@@ -204,9 +213,9 @@ class MetaGraphProvider(GraphApiProvider):
     graph_base = GRAPH_URL
     authorize_url = FACEBOOK_DIALOG_URL
     token_url = f"{GRAPH_URL}/oauth/access_token"
-    scope_separator = ","  # the doc §7: Meta expects a comma-separated scope list
-    client_auth = "body"  # §1.1: the secret goes in the query, never HTTP Basic
-    uses_pkce = False  # §1.1: PKCE only in the OIDC flow, "still in testing"
+    scope_separator = ","  # [Manual login flow]: `scope` is a comma-separated list
+    client_auth = "body"  # [Manual login flow]: the secret goes in the query, never HTTP Basic
+    uses_pkce = False  # Meta documents PKCE only for its OIDC flow, marked "still in testing"
     # Re-ask for permissions the user unticked last time when they reconnect.
     extra_authorize_params: ClassVar[Mapping[str, str]] = {"auth_type": "rerequest"}
     has_targets = True
@@ -235,7 +244,7 @@ class MetaGraphProvider(GraphApiProvider):
         """The Facebook Login dialog; with a Login for Business configuration, `config_id` replaces `scope`."""
         if not self.login_config_id:
             return super().authorization_url(redirect_uri=redirect_uri, state=state, code_challenge=code_challenge)
-        # platform-verification.md item 2: Facebook Login for Business "no longer uses scope ... requires config_id"
+        # docs/platform-verification.md item 2: Login for Business "no longer uses scope ... requires config_id"
         # (restfb #1529): the configuration holds the permissions, so `scope` is omitted, not sent alongside.
         params = {
             "client_id": self.credentials.client_id,
@@ -250,7 +259,7 @@ class MetaGraphProvider(GraphApiProvider):
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         """Code → short-lived user token → long-lived (~60 days) user token, with the permissions granted."""
         code = strip_redirect_suffix(code)
-        # §1.1: the code exchange is a GET with client_id/client_secret/redirect_uri/code in the query.
+        # [Manual login flow]: the code exchange is a GET with client_id/client_secret/redirect_uri/code in the query.
         short = self.token_request({"code": code, "redirect_uri": redirect_uri}, method="GET")
         if not short.get("access_token"):
             raise RejectedError(f"{self.display_name} did not return an access token.", platform=self.name)
@@ -281,14 +290,14 @@ class MetaGraphProvider(GraphApiProvider):
         )
 
     def _long_lived(self, access_token: str) -> TokenSet:
-        # §1.1 get-long-lived: fb_exchange_token swaps a valid user token for a ~60-day one.
+        # [Long-lived tokens]: fb_exchange_token swaps a valid user token for a ~60-day one.
         payload = self.token_request(
             {"grant_type": "fb_exchange_token", "fb_exchange_token": access_token}, method="GET"
         )
         return self.parse_token_response(payload)
 
     def _granted_permissions(self, access_token: str) -> frozenset[str]:
-        # §1.1 "Verify grants": users can untick permissions in the dialog; keep status=granted only.
+        # [Manual login flow]: users can decline permissions in the dialog; keep status=granted only.
         payload = self.graph_get("me/permissions", access_token)
         return frozenset(
             str(entry.get("permission"))
@@ -303,7 +312,7 @@ class MetaGraphProvider(GraphApiProvider):
                 f"{self.display_name} access cannot be renewed automatically; please reconnect.", platform=self.name
             )
         if tokens.expires_at <= self.clock():
-            # §1.1: "An expired token cannot be exchanged".
+            # [Long-lived tokens]: an expired token cannot be exchanged.
             raise AuthExpiredError(f"{self.display_name} access has expired; please reconnect.", platform=self.name)
         return renewed(tokens, self._long_lived(tokens.access_token))
 
@@ -322,7 +331,7 @@ class MetaGraphProvider(GraphApiProvider):
         )
 
     def managed_pages(self, access_token: str, fields: str) -> list[dict[str, Any]]:
-        """Every Page the user shared with Stella (§2.1: /me/accounts, paginated with cursors)."""
+        """Every Page the user shared with Stella ([Page tokens]: /me/accounts, paginated with cursors)."""
         pages: list[dict[str, Any]] = []
         params: dict[str, Any] = {"fields": fields, "limit": PAGE_SIZE}
         for _ in range(MAX_PAGES):
@@ -348,11 +357,11 @@ def picture_url(node: Mapping[str, Any]) -> str | None:
 
 
 class ContainerPublishing(GraphApiProvider):
-    """Meta's create-container → wait until processed → publish flow (Instagram §1.2, Threads §3.2).
+    """Meta's create-container → wait until processed → publish flow ([IG publishing], [Threads posts]).
 
     `publish` creates the containers and tries to finish at once; what is still processing comes back as
     `processing` with a poll that `check_publish` resumes. A container already `PUBLISHED` is never
-    published again: the media it became is looked up instead (the doc: "Safe retry").
+    published again: the media it became is looked up instead (status PUBLISHED, [IG Container]).
     """
 
     # Field names differ between the Instagram and Threads flavours of the same flow.
@@ -361,7 +370,7 @@ class ContainerPublishing(GraphApiProvider):
     create_edge: ClassVar[str]  # IG `media`, Threads `threads`
     publish_edge: ClassVar[str]  # IG `media_publish`, Threads `threads_publish`
     caption_field: ClassVar[str]  # IG `caption`, Threads `text`
-    max_carousel_items: ClassVar[int]  # IG 10 (§1.3), Threads 20 (§3.2)
+    max_carousel_items: ClassVar[int]  # IG 10, Threads 20 (see each module)
     # The container type of a post without media; None where every post needs a photo or video (Instagram).
     text_only_media_type: ClassVar[str | None] = None
 
@@ -388,7 +397,7 @@ class ContainerPublishing(GraphApiProvider):
             children = [
                 self.create_container(account, self.media_fields(item, carousel_item=True)) for item in post.media
             ]
-            # §1.2/§3.2: children carry no caption; it goes on the carousel, created once every child is ready.
+            # [IG publishing]: children carry no caption; it goes on the carousel, created once every child is ready.
             poll = {"stage": "children", "children": children, "caption": post.text}
         return self.start_publish(account, poll)
 
@@ -487,7 +496,7 @@ class ContainerPublishing(GraphApiProvider):
         return PublishResult(state="published")
 
     def _permalink(self, account: Account, media_id: str) -> str | None:
-        # §1.2: ask for `permalink`; never build it from the media id. The post is live either way.
+        # [IG publishing]: ask for `permalink`; never build it from the media id. The post is live either way.
         try:
             node = self.graph_get(media_id, account.access_token, fields="permalink")
         except ProviderError:

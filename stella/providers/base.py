@@ -10,7 +10,7 @@ import json as jsonlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import requests
 from oauthlib.oauth2 import WebApplicationClient
@@ -98,6 +98,10 @@ class MediaItem:
     alt_text: str = ""
     # Bytes, when the caller already has them; providers that must upload fetch them otherwise.
     data: bytes | None = field(default=None, repr=False)
+    # As displayed (rotation applied) and as probed when Stella stored the file; None when unknown.
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,9 +163,41 @@ class PlatformRules:
     notes: tuple[str, ...] = ()
 
 
+PostFormat = Literal[
+    "post",  # text with optional photos, a video or a link (X, Bluesky, Mastodon, Threads, a Facebook Page, LinkedIn)
+    "image",  # a single feed photo (Instagram)
+    "carousel",  # several photos (and videos) swiped through as one post
+    "reel",  # a short vertical video in its own feed (Instagram)
+    "story",  # a photo or video shown for 24 hours (Instagram)
+    "video",  # a video as the post itself (TikTok, YouTube)
+    "short",  # a vertical video of up to three minutes (YouTube Shorts)
+    "pin",  # an image or video pin on a board (Pinterest)
+    "update",  # a "What's new" post on a business location (Google Business Profile)
+    "offer",  # an offer with a schedule, coupon and terms (Google Business Profile)
+    "event",  # an event with a title and a schedule (Google Business Profile)
+]
+POST_FORMATS: tuple[PostFormat, ...] = get_args(PostFormat)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform offers to publish, declared once on its provider; the composer offers exactly this."""
+
+    # The kinds of post the platform takes, most common first.
+    formats: tuple[PostFormat, ...]
+    # A chain of posts, each replying to the one before, published as one thread.
+    supports_threads: bool = False
+    # A text description on each photo for people who cannot see it.
+    supports_alt_text: bool = False
+    # What the user picks after signing in (`Target.kind`), when a login reaches several accounts; empty when
+    # the login itself is the account published to.
+    target_kinds: tuple[str, ...] = ()
+
+
 # -- the base class ---------------------------------------------------------------------------------------
 
 ClientAuth = Literal["basic", "body"]
+AuthStyle = Literal["oauth2", "app_password"]
 
 
 def utc_now() -> datetime:
@@ -175,7 +211,25 @@ class Provider:
     display_name: ClassVar[str]
     icon: ClassVar[str]  # a bootstrap-icons name
     color: ClassVar[str]  # brand colour for chips and charts
-    auth_style: ClassVar[Literal["oauth2", "app_password"]] = "oauth2"
+    # What the Connections page says Stella publishes there, before anyone clicks Connect.
+    tagline: ClassVar[str] = ""
+
+    # -- capabilities: what the rest of Stella asks instead of guessing from the methods a class has --------
+    # "oauth2": a redirect to the platform's consent page; "app_password": a form whose password is used once to
+    # open a session (`create_session`).
+    auth_style: ClassVar[AuthStyle] = "oauth2"
+    # True when a user types a server (Mastodon): credentials are then registered per instance (`register_app`).
+    needs_instance: ClassVar[bool] = False
+    # True when a login can reach several targets the user must choose between (`list_targets`).
+    has_targets: ClassVar[bool] = False
+    # True when Stella can end its own access at the platform (`revoke`): on disconnect and when a sign-in
+    # replaces another account.
+    revocable: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities]
+    # App-password platforms: the server most accounts sign in at (the user may type their own), and where in the
+    # platform's settings an app password is made.
+    default_service_url: ClassVar[str | None] = None
+    app_password_location: ClassVar[str] = ""
 
     authorize_url: ClassVar[str] = ""
     token_url: ClassVar[str] = ""
@@ -186,10 +240,6 @@ class Provider:
     uses_pkce: ClassVar[bool] = False
     client_auth: ClassVar[ClientAuth] = "body"
     extra_authorize_params: ClassVar[Mapping[str, str]] = {}
-    # True when a user types a server (Mastodon): credentials are then registered per instance.
-    needs_instance: ClassVar[bool] = False
-    # True when a login can reach several targets the user must choose between.
-    has_targets: ClassVar[bool] = False
     # Refresh tokens expiring within this margin.
     refresh_margin: ClassVar[timedelta] = timedelta(minutes=15)
 
@@ -212,6 +262,18 @@ class Provider:
         self.options: Mapping[str, str] = dict(options or {})
 
     @classmethod
+    def account_rules(cls, metadata: Mapping[str, Any]) -> PlatformRules:
+        """The rules for one connected account; `metadata` is what was stored when it connected. Platforms whose
+        limits differ per account or server (a Mastodon instance's) override this."""
+        return cls.rules
+
+    @classmethod
+    def option_problems(cls, options: Mapping[str, Any], media: tuple[MediaItem, ...]) -> list[Any]:
+        """Problems with the platform's own choices for a post (format, title, privacy...), as
+        `stella.providers.rules.Problem`s; none by default."""
+        return []
+
+    @classmethod
     def effective_scopes(cls, options: Mapping[str, str] | None = None) -> tuple[str, ...]:
         """The scopes a deployment asks for: `STELLA_<NAME>_SCOPES` when set, else the class's `scopes`."""
         override = (options or {}).get("scopes", "")
@@ -222,6 +284,17 @@ class Provider:
     def requested_scopes(self) -> tuple[str, ...]:
         """What this instance sends and checks: use it, never the class's `scopes`, once a provider exists."""
         return self.effective_scopes(self.options)
+
+    # -- sign-in hooks a platform implements when its capabilities say so --------------------------------
+
+    def register_app(self, instance_url: str, redirect_uri: str) -> ClientCredentials:
+        """Register Stella as an app on the user's server and return its client credentials (`needs_instance`)."""
+        raise NotImplementedError(f"{self.display_name} has no per-server app registration (needs_instance is False).")
+
+    def create_session(self, service_url: str, handle: str, app_password: str) -> TokenSet:
+        """Sign in with a handle and an app password, used once and never kept (`auth_style` "app_password")."""
+        raise NotImplementedError(f"{self.display_name} does not sign in with an app password (auth_style "
+                                  f"{self.auth_style!r}).")
 
     # -- authorization ---------------------------------------------------------------------------------
 
@@ -258,9 +331,10 @@ class Provider:
         return bool(tokens.refresh_token)
 
     def revoke(self, tokens: TokenSet) -> None:
-        """Revoke the token at the platform, where it has an endpoint for it."""
+        """Revoke the token at the platform's `revoke_url` (RFC 7009); only for a `revocable` platform."""
         if not self.revoke_url:
-            return
+            raise NotImplementedError(f"{self.display_name} offers no way to revoke Stella's access (revocable is "
+                                      "False).")
         self.http.request(
             "POST",
             self.revoke_url,
@@ -301,12 +375,17 @@ class Provider:
 
     # -- helpers for subclasses ------------------------------------------------------------------------
 
-    def token_request(self, form: Mapping[str, str], *, method: str = "POST", url: str | None = None) -> dict[str, Any]:
-        """Call the token endpoint with this platform's client-authentication style; return the JSON body."""
+    def token_request(
+        self, form: Mapping[str, str], *, method: str = "POST", url: str | None = None, untrusted: bool = False
+    ) -> dict[str, Any]:
+        """Call the token endpoint with this platform's client-authentication style; return the JSON body.
+
+        `untrusted` when the endpoint is on a server a user named (a Mastodon instance): the SSRF guard applies.
+        """
         fields = {**form, **self._client_auth_fields()}
         if method == "GET":
             response = self.http.request(
-                "GET", url or self.token_url, params=fields, classify=self.classify_token_error
+                "GET", url or self.token_url, params=fields, classify=self.classify_token_error, untrusted=untrusted
             )
         else:
             response = self.http.request(
@@ -316,6 +395,7 @@ class Provider:
                 auth=self._client_basic_auth(),
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
                 classify=self.classify_token_error,
+                untrusted=untrusted,
             )
         return self.json(response)
 
@@ -376,7 +456,7 @@ class Provider:
         return classify_generic(self, response)
 
     def classify_token_error(self, response: requests.Response) -> ProviderError:
-        """Errors from the token endpoint (RFC 6749 §5.2 shape by default)."""
+        """Errors from the token endpoint (https://www.rfc-editor.org/rfc/rfc6749#section-5.2 shape by default)."""
         body = safe_json(response)
         raw = body.get("error")
         if isinstance(raw, Mapping):  # an API-style envelope ({"error": {"code", "message", ...}}) from a token call

@@ -1,8 +1,25 @@
 """Bluesky (AT Protocol): app-password sessions, posts as `app.bsky.feed.post` records on the user's PDS.
 
-Facts follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §3 ("bsky §3.x" below).
+Bluesky's documentation and AT Protocol specs, cited below by the names in brackets:
+- [Create session] https://docs.bsky.app/docs/api/com-atproto-server-create-session
+- [Refresh session] https://docs.bsky.app/docs/api/com-atproto-server-refresh-session
+- [Get profile] https://docs.bsky.app/docs/api/app-bsky-actor-get-profile
+- [Create record] https://docs.bsky.app/docs/api/com-atproto-repo-create-record
+- [Get record] https://docs.bsky.app/docs/api/com-atproto-repo-get-record
+- [Upload blob] https://docs.bsky.app/docs/api/com-atproto-repo-upload-blob
+- [Posts guide] https://docs.bsky.app/docs/advanced-guides/posts
+- [Rich text] https://docs.bsky.app/docs/advanced-guides/post-richtext
+- [Video tutorial] https://docs.bsky.app/docs/tutorials/video
+- [Rate limits] https://docs.bsky.app/docs/advanced-guides/rate-limits
+- [DID spec] https://atproto.com/specs/did
+- [XRPC spec] https://atproto.com/specs/xrpc
+- [Post lexicon] https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json
+- [Images lexicon] https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/images.json
+- [Facet lexicon] https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/richtext/facet.json
+- [Reference PDS] https://github.com/bluesky-social/atproto/tree/main/packages/pds (Bluesky's own server code)
 The service URL is typed by the user; the connection service runs it through `HttpClient.check_user_host`
-before calling `create_session`.
+before calling `create_session`. The PDS is named by the account's DID document, which whoever controls the
+identity writes: it is checked like a typed address, and every call to the service or the PDS is `untrusted`.
 """
 
 from __future__ import annotations
@@ -10,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json as jsonlib
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -21,6 +39,7 @@ import requests
 
 from stella.providers.base import (
     Account,
+    Capabilities,
     MediaItem,
     OutboundPost,
     PlatformRules,
@@ -37,15 +56,18 @@ from stella.providers.errors import (
     RateLimitedError,
     RejectedError,
     TransientError,
+    UnsafeHostError,
 )
 
-DEFAULT_SERVICE = "https://bsky.social"  # bsky §3.1: the entryway accepts logins for Bluesky-hosted accounts
-VIDEO_SERVICE = "https://video.bsky.app"  # bsky §3.4 (Video)
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVICE = "https://bsky.social"  # Bluesky's entryway: it accepts logins for the accounts Bluesky hosts
+VIDEO_SERVICE = "https://video.bsky.app"  # [Video tutorial]
 POST_COLLECTION = "app.bsky.feed.post"
-# bsky §3.2: reference PDS lifetimes, used only when a JWT carries no readable `exp`.
+# [Reference PDS] default lifetimes, used only when a JWT carries no readable `exp`.
 ACCESS_LIFETIME = timedelta(minutes=120)
 REFRESH_LIFETIME = timedelta(days=90)
-# bsky §3.4: the lexicon allows 2 MB since 2026-04, but older PDSes/AppViews accept only 1 MB.
+# [Images lexicon]: 2 MB since 2026-04, but older PDSes/AppViews accept only 1 MB.
 MAX_IMAGE_BYTES = 1_000_000
 MAX_VIDEO_BYTES = 100 * 1024 * 1024
 EXPIRED_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AuthenticationRequired"})
@@ -67,8 +89,17 @@ class BlueskyProvider(Provider):
     display_name = "Bluesky"
     icon = "bluesky"
     color = "#1185FE"
+    tagline = "Posts on your Bluesky account. Connects with an app password."
+    capabilities = Capabilities(
+        formats=("post",),
+        supports_threads=True,  # [Posts guide]: a post may reply to the one before (`reply.root` / `reply.parent`)
+        supports_alt_text=True,  # [Posts guide], [Video tutorial]: `alt` on every image and on the video
+    )
     auth_style = "app_password"
-    # bsky §3.2: MarshalX refreshes when 15 minutes remain.
+    default_service_url = DEFAULT_SERVICE  # the user types their own PDS instead when they have one
+    app_password_location = "Settings → Privacy and security → App passwords"
+    revocable = True  # deleteSession ends the session Stella opened
+    # Refresh when 15 minutes remain, as the MarshalX atproto SDK does (a client choice, not a platform rule).
     refresh_margin = timedelta(minutes=15)
 
     developer_portal = "https://bsky.app/settings/app-passwords"
@@ -77,12 +108,12 @@ class BlueskyProvider(Provider):
         "security → App passwords) and connects with their handle and that password."
     )
     rules = PlatformRules(
-        max_chars=300,  # bsky §3.5: 300 graphemes and 3000 bytes; URLs count in full
+        max_chars=300,  # [Post lexicon]: 300 graphemes and 3000 bytes (checked: docs/platform-verification.md)
         counting="graphemes",
         max_bytes=3000,
         max_images=4,
         max_videos=1,
-        mixed_media=False,  # bsky §3.4: one embed per post
+        mixed_media=False,  # [Posts guide]: one embed per post
         image_types=("image/jpeg", "image/png", "image/webp", "image/gif"),
         video_types=("video/mp4",),
         max_image_bytes=MAX_IMAGE_BYTES,
@@ -102,7 +133,7 @@ class BlueskyProvider(Provider):
         raise NotImplementedError("Bluesky connects with a handle and an app password, not a redirect.")
 
     def create_session(self, service_url: str, handle: str, app_password: str) -> TokenSet:
-        """Log in with an app password (bsky §3.2 createSession). `extra` holds did, handle and pds_url.
+        """Log in with an app password ([Create session]). `extra` holds did, handle and pds_url.
 
         The password is used once and never stored; call this once per connection (createSession is
         rate-limited to 30 per 5 minutes and 300 a day), then keep the session alive with `refresh`.
@@ -113,11 +144,15 @@ class BlueskyProvider(Provider):
             f"{service}/xrpc/com.atproto.server.createSession",
             json={"identifier": handle.strip().lstrip("@"), "password": app_password},
             classify=self._classify_login_error,
+            untrusted=True,
         )
-        return self._session_tokens(self.json(response), service)
+        body = self.json(response)
+        # [DID spec]: the PDS comes from the didDoc; it is checked before any token is sent there.
+        named = pds_from_did_doc(body.get("didDoc"))
+        return self._session_tokens(body, service, pds=self._checked_pds(named) if named else service)
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
-        """bsky §3.2: refreshSession with the refreshJwt as Bearer; both JWTs rotate."""
+        """[Refresh session]: the refreshJwt as Bearer; both JWTs rotate."""
         if not tokens.refresh_token:
             raise AuthExpiredError("Bluesky gave no refresh token; please reconnect.", platform=self.name)
         pds = self._pds_of(tokens.extra)
@@ -126,11 +161,20 @@ class BlueskyProvider(Provider):
             f"{pds}/xrpc/com.atproto.server.refreshSession",
             headers=self.bearer(tokens.refresh_token),
             classify=self.classify_error,
+            untrusted=True,
         )
+        body = self.json(response)
         # refreshSession may come without a didDoc: the PDS we already talk to stays the fallback.
-        fresh = self._session_tokens(
-            self.json(response), str(tokens.extra.get("service_url") or pds), pds_fallback=pds
-        )
+        named = pds_from_did_doc(body.get("didDoc"))
+        moved_to = pds
+        if named and named != pds:
+            try:
+                moved_to = self._checked_pds(named)
+            except UnsafeHostError as exc:
+                # Both tokens have already rotated ([Refresh session]): failing now would lose them. Keep our PDS;
+                # if the account really moved, the next call fails there and reconnecting shows this message.
+                log.warning("bluesky: not following a PDS move for %s: %s", tokens.extra.get("did"), exc.message)
+        fresh = self._session_tokens(body, str(tokens.extra.get("service_url") or pds), pds=moved_to)
         extra = {**tokens.extra, **{k: v for k, v in fresh.extra.items() if v}}
         return TokenSet(
             access_token=fresh.access_token,
@@ -149,10 +193,11 @@ class BlueskyProvider(Provider):
             f"{self._pds_of(tokens.extra)}/xrpc/com.atproto.server.deleteSession",
             headers=self.bearer(tokens.refresh_token),
             classify=self.classify_error,
+            untrusted=True,
         )
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
-        """bsky §3.2 Profile: getProfile for the session's DID; metadata keeps the DID and PDS url."""
+        """[Get profile] for the session's DID; metadata keeps the DID and PDS url."""
         did = str(tokens.extra.get("did") or "")
         if not did:
             raise RejectedError("Bluesky did not say which account this session belongs to.", platform=self.name)
@@ -163,6 +208,7 @@ class BlueskyProvider(Provider):
             params={"actor": did},
             headers=self.bearer(tokens.access_token),
             classify=self.classify_error,
+            untrusted=True,
         )
         body = self.json(response)
         handle = str(body.get("handle") or tokens.extra.get("handle") or "") or None
@@ -181,7 +227,7 @@ class BlueskyProvider(Provider):
     # -- publishing ------------------------------------------------------------------------------------
 
     def publish(self, account: Account, post: OutboundPost) -> PublishResult:
-        """Create the post record under a key derived from the idempotency key (bsky §3.5 Idempotency).
+        """Create the post record under a key derived from the idempotency key ([Create record] `rkey`).
 
         A retry first asks getRecord: when the record exists, it is reported and not written twice.
         Images are uploaded as blobs; a video goes through video.bsky.app and may return `processing`.
@@ -211,7 +257,7 @@ class BlueskyProvider(Provider):
                 "images": [{"image": self._upload_image(account, item), "alt": item.alt_text} for item in images],
             }
         elif post.link and post.link not in post.text:
-            # bsky §3.4 Link card: the server does not unfurl; a card without thumbnail is valid.
+            # [Posts guide]: the server does not unfurl link cards; a card without thumbnail is valid.
             record["embed"] = {
                 "$type": "app.bsky.embed.external",
                 "external": {"uri": post.link, "title": post.title or post.link, "description": ""},
@@ -219,7 +265,7 @@ class BlueskyProvider(Provider):
         return self._create_record(account, rkey, record)
 
     def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
-        """Poll the video job (bsky §3.4 Video step 3); create the record once the blob is ready."""
+        """Poll the video job ([Video tutorial] getJobStatus); create the record once the blob is ready."""
         rkey = str(poll.get("rkey") or "")
         existing = self._existing_post(account, rkey) if rkey else None
         if existing:
@@ -238,7 +284,7 @@ class BlueskyProvider(Provider):
     # -- error classification --------------------------------------------------------------------------
 
     def classify_error(self, response: requests.Response) -> ProviderError:
-        """bsky §3.7: XRPC `{error, message}`; an expired JWT is HTTP 400 ExpiredToken, not 401."""
+        """[XRPC spec] `{error, message}`; an expired JWT is HTTP 400 ExpiredToken, not 401 ([Reference PDS])."""
         status = response.status_code
         body = safe_json(response)
         error = str(body.get("error") or "")
@@ -262,7 +308,7 @@ class BlueskyProvider(Provider):
         body = safe_json(response)
         error = str(body.get("error") or "")
         if error == "AuthFactorTokenRequired":
-            # bsky §3.2 2FA: only the main password triggers this; an app password does not.
+            # [Create session] AuthFactorTokenRequired: the main password triggers it; app passwords reportedly not.
             return RejectedError(
                 "Bluesky asked for a two-factor code: use an app password, not your main password.",
                 platform=self.name, code=error,
@@ -278,7 +324,7 @@ class BlueskyProvider(Provider):
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    def _session_tokens(self, body: Mapping[str, Any], service: str, *, pds_fallback: str | None = None) -> TokenSet:
+    def _session_tokens(self, body: Mapping[str, Any], service: str, *, pds: str) -> TokenSet:
         access, refresh = body.get("accessJwt"), body.get("refreshJwt")
         if not access or not refresh:
             raise RejectedError("Bluesky did not return a session.", platform=self.name)
@@ -291,11 +337,23 @@ class BlueskyProvider(Provider):
             extra={
                 "did": body.get("did"),
                 "handle": body.get("handle"),
-                # bsky §3.2 Use: take the PDS url from the didDoc, else keep talking to the login service.
-                "pds_url": pds_from_did_doc(body.get("didDoc")) or pds_fallback or service,
+                "pds_url": pds,
                 "service_url": service,
             },
         )
+
+    def _checked_pds(self, pds: str) -> str:
+        """The PDS a didDoc names, normalised, once it passes the check a typed server address passes.
+
+        The atproto DID spec (https://atproto.com/specs/did) makes it an https URL of scheme, host and port only.
+        """
+        try:
+            return self.http.check_user_host(pds)
+        except UnsafeHostError as exc:
+            raise UnsafeHostError(
+                f"Bluesky says this account is hosted on {pds[:100]}: {exc.message}",
+                platform=self.name,
+            ) from None
 
     def _pds_of(self, metadata: Mapping[str, Any]) -> str:
         return str(metadata.get("pds_url") or metadata.get("service_url") or DEFAULT_SERVICE).rstrip("/")
@@ -314,11 +372,11 @@ class BlueskyProvider(Provider):
             record["facets"] = facets
         langs = post.options.get("langs")
         if isinstance(langs, (list, tuple)) and langs:
-            record["langs"] = [str(lang) for lang in langs][:3]  # bsky §3.5: langs ≤ 3
+            record["langs"] = [str(lang) for lang in langs][:3]  # [Post lexicon]: langs ≤ 3
         return record
 
     def _existing_post(self, account: Account, rkey: str) -> PublishResult | None:
-        """bsky §3.5: on retry, ask for the record at our key before writing it."""
+        """[Get record]: on retry, ask for the record at our key before writing it."""
         did = self._did(account)
 
         def classify(response: requests.Response) -> ProviderError:
@@ -333,6 +391,7 @@ class BlueskyProvider(Provider):
                 params={"repo": did, "collection": POST_COLLECTION, "rkey": rkey},
                 headers=self.bearer(account.access_token),
                 classify=classify,
+                untrusted=True,
             )
         except _RecordNotFound:
             return None
@@ -347,6 +406,7 @@ class BlueskyProvider(Provider):
             json={"repo": did, "collection": POST_COLLECTION, "rkey": rkey, "validate": True, "record": record},
             headers=self.bearer(account.access_token),
             classify=self.classify_error,
+            untrusted=True,
         )
         body = self.json(response)
         uri = str(body.get("uri") or "")
@@ -355,7 +415,7 @@ class BlueskyProvider(Provider):
         return self._published(did, uri)
 
     def _published(self, did: str, uri: str) -> PublishResult:
-        # bsky §3.4 Public URL: the rkey is the last segment of the at:// URI; the DID never changes.
+        # bsky.app's web link uses the rkey, the last segment of the at:// URI; the DID never changes.
         rkey = uri.rsplit("/", 1)[-1]
         return PublishResult(
             state="published", platform_post_id=uri, permalink=f"https://bsky.app/profile/{did}/post/{rkey}"
@@ -375,7 +435,7 @@ class BlueskyProvider(Provider):
         return data, mime
 
     def _upload_image(self, account: Account, item: MediaItem) -> dict[str, Any]:
-        """bsky §3.4 Images step 1: raw bytes to uploadBlob; returns the blob ref to embed."""
+        """[Upload blob]: raw bytes in; returns the blob ref to embed."""
         data, mime = self._media_bytes(item, MAX_IMAGE_BYTES)
         if mime not in self.rules.image_types:
             raise RejectedError(f"Bluesky does not take {mime} images.", platform=self.name)
@@ -385,6 +445,7 @@ class BlueskyProvider(Provider):
             data=data,
             headers={**self.bearer(account.access_token), "Content-Type": mime},
             classify=self.classify_error,
+            untrusted=True,
         )
         blob = self.json(response).get("blob")
         if not isinstance(blob, dict):
@@ -392,7 +453,7 @@ class BlueskyProvider(Provider):
         return blob
 
     def _upload_video(self, account: Account, did: str, item: MediaItem) -> dict[str, Any]:
-        """bsky §3.4 Video steps 1–2: a service token for the PDS, then the bytes to video.bsky.app."""
+        """[Video tutorial]: a service token for the PDS, then the bytes to video.bsky.app."""
         data, mime = self._media_bytes(item, MAX_VIDEO_BYTES)
         pds = self._pds_of(account.metadata)
         auth = self.http.request(
@@ -405,6 +466,7 @@ class BlueskyProvider(Provider):
             },
             headers=self.bearer(account.access_token),
             classify=self.classify_error,
+            untrusted=True,
         )
         service_token = str(self.json(auth).get("token") or "")
         if not service_token:
@@ -415,7 +477,7 @@ class BlueskyProvider(Provider):
             params={"did": did, "name": _file_name(item.url, "video.mp4")},
             data=data,
             headers={**self.bearer(service_token), "Content-Type": mime if mime == "video/mp4" else "video/mp4"},
-            # bsky §3.4 Video: `already_exists` (409) still returns the earlier job and blob.
+            # [Video tutorial]: `already_exists` (409) still returns the earlier job and blob.
             ok=(200, 409),
             classify=self.classify_error,
         )
@@ -463,7 +525,7 @@ def _encode_tid(timestamp_us: int, clock_id: int) -> str:
 
 
 def detect_facets(text: str) -> list[dict[str, Any]]:
-    """Link and hashtag facets with UTF-8 byte offsets (bsky §3.4 Facets: the server links nothing itself)."""
+    """Link and hashtag facets with UTF-8 byte offsets ([Rich text]: the server links nothing itself)."""
     facets: list[dict[str, Any]] = []
     for match in _URL_RE.finditer(text):
         url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
@@ -473,7 +535,7 @@ def detect_facets(text: str) -> list[dict[str, Any]]:
         facets.append(_facet(text, start, start + len(url), {"$type": "app.bsky.richtext.facet#link", "uri": url}))
     for match in _TAG_RE.finditer(text):
         tag = match.group(1).rstrip(_TRAILING_PUNCTUATION)
-        # bsky §3.4: a tag has no '#', ≤ 64 graphemes / 640 bytes; a bare number is not a tag.
+        # [Facet lexicon]: a tag has no '#', ≤ 64 graphemes / 640 bytes; a bare number is not a tag.
         if not tag or tag.isdigit() or len(tag) > 64 or len(tag.encode("utf-8")) > 640:
             continue
         start = match.start(1) - 1
@@ -490,7 +552,7 @@ def _facet(text: str, start: int, end: int, feature: dict[str, Any]) -> dict[str
 
 
 def pds_from_did_doc(did_doc: Any) -> str | None:
-    """bsky §3.1: the first service whose id ends in #atproto_pds and whose type is the PDS type."""
+    """[DID spec]: the first service whose id ends in #atproto_pds and whose type is the PDS type."""
     if not isinstance(did_doc, Mapping):
         return None
     for service in did_doc.get("service") or []:
@@ -524,7 +586,7 @@ def _job_status(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    """bsky §3.5 Rate limits: Retry-After when sent, else RateLimit-Reset (epoch seconds)."""
+    """[Rate limits]: Retry-After when sent, else RateLimit-Reset (epoch seconds)."""
     seconds = retry_after_seconds(response)
     if seconds is not None:
         return seconds

@@ -1,8 +1,12 @@
 """Facebook Pages: the Pages a Facebook user manages are the targets; Page tokens publish.
 
 Facebook Login and the Graph error envelope live in `_meta` (shared with Instagram and Threads).
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("the doc"): §2.1 OAuth, §2.2 publishing,
-§2.3 limits, §2.5 errors.
+Meta's documentation, cited below by the names in brackets:
+- [Pages posts] https://developers.facebook.com/docs/pages-api/posts
+- [Page tokens] https://developers.facebook.com/docs/business-sdk/common-scenarios/token-switch
+- [Photo] https://developers.facebook.com/docs/graph-api/reference/photo/
+- [Page Post] https://developers.facebook.com/docs/graph-api/reference/post/
+- [Graph errors] https://developers.facebook.com/docs/graph-api/guides/error-handling
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from stella.providers._meta import MetaGraphProvider, picture_url
 from stella.providers.base import (
     Account,
+    Capabilities,
     OutboundPost,
     PlatformRules,
     Profile,
@@ -28,8 +33,14 @@ class FacebookProvider(MetaGraphProvider):
     display_name = "Facebook"
     icon = "facebook"
     color = "#1877F2"
+    tagline = "Posts, photos and videos on a Facebook Page you manage."
+    capabilities = Capabilities(
+        formats=("post",),  # [Pages posts]: text, a link, photos or one video
+        supports_alt_text=True,  # [Photo]: `alt_text_custom` on each photo
+        target_kinds=("page",),
+    )
 
-    # §2.1: list Pages, publish with a Page token, read insights (read_insights) and video (publish_video).
+    # [Pages posts]: list Pages, publish with a Page token, read insights (read_insights), video (publish_video).
     scopes = ("pages_show_list", "pages_manage_posts", "pages_read_engagement", "read_insights", "publish_video")
     required_scopes = frozenset({"pages_show_list", "pages_manage_posts"})
     setup_notes = (
@@ -40,13 +51,13 @@ class FacebookProvider(MetaGraphProvider):
         "token, those permissions) and set STELLA_FACEBOOK_LOGIN_CONFIG_ID to its ID."
     )
     rules = PlatformRules(
-        max_chars=63206,  # §2.3 (Postiz maxLength)
+        max_chars=63206,  # as other clients (Postiz) apply it; not stated in Meta's docs
         max_images=10,
         max_videos=1,
         mixed_media=False,
         image_types=("image/jpeg", "image/png", "image/gif"),
         video_types=("video/mp4", "video/quicktime"),
-        max_image_bytes=4 * 1024 * 1024,  # §2.3: photos over 4 MB fail (subcode 1366046)
+        max_image_bytes=4 * 1024 * 1024,  # photos over 4 MB fail with subcode 1366046, as clients report
         max_video_bytes=1024 * 1024 * 1024,
         notes=(
             "Several photos become one post; a video is posted on its own.",
@@ -78,7 +89,7 @@ class FacebookProvider(MetaGraphProvider):
         return targets
 
     def apply_target(self, tokens: TokenSet, target: Target) -> tuple[TokenSet, Profile]:
-        """Swap the user token for the chosen Page's token (§2.1: publishing needs a Page access token)."""
+        """Swap the user token for the chosen Page's token ([Pages posts]: publishing needs a Page access token)."""
         page = self.graph_get(
             target.id, tokens.access_token, fields="id,name,username,link,picture.type(large),access_token"
         )
@@ -89,7 +100,7 @@ class FacebookProvider(MetaGraphProvider):
                 platform=self.name,
                 code="no_page_token",
             )
-        # §2.1 ⚠️: a Page token derived from a long-lived user token does not expire.
+        # [Page tokens]; that one derived from a long-lived user token never expires is reported, not documented.
         page_tokens = TokenSet(access_token=str(page_token), scopes=tokens.scopes)
         page_id = str(page.get("id") or target.id)
         profile = Profile(
@@ -125,7 +136,7 @@ class FacebookProvider(MetaGraphProvider):
         if images:
             media_ids = []
             for image in images:
-                # §2.2: upload each photo unpublished, then attach them all to one feed post.
+                # Each photo unpublished ([Photo]: published=false), then all attached to one feed post.
                 photo: dict[str, Any] = {"url": image.url, "published": "false"}
                 if image.alt_text:
                     photo["alt_text_custom"] = image.alt_text
@@ -137,7 +148,7 @@ class FacebookProvider(MetaGraphProvider):
         try:
             created = self.graph_post(f"{page_id}/feed", account.access_token, json=body)
         except RejectedError as exc:
-            # §2.3: code 506 = an exact duplicate of a recent post (e.g. an earlier attempt that timed out).
+            # [Graph errors]: code 506 = a duplicate of a recent post (e.g. an earlier attempt that timed out).
             existing = self._existing_duplicate(account, post) if (exc.code or "").split(":")[0] == "506" else None
             if existing is None:
                 raise
@@ -171,7 +182,7 @@ class FacebookProvider(MetaGraphProvider):
         return PublishResult(state="processing", platform_post_id=video_id, poll={"video_id": video_id})
 
     def _permalink(self, account: Account, post_id: str) -> str | None:
-        # §2.2: read `permalink_url` rather than building the URL. The post exists: a failed lookup is no failure.
+        # [Page Post]: read `permalink_url` rather than building the URL. The post exists: a failed lookup is fine.
         try:
             node = self.graph_get(post_id, account.access_token, fields="permalink_url")
         except ProviderError:
@@ -205,6 +216,6 @@ def absolute_facebook_url(value: Any) -> str | None:
 
 
 def _can_publish(page: Mapping[str, Any]) -> bool:
-    # §2.1: publishing needs the CREATE_CONTENT task; `tasks` is absent for some Page roles, so allow that.
+    # [Pages posts]: publishing needs the CREATE_CONTENT task; `tasks` is absent for some Page roles, so allow that.
     tasks = page.get("tasks")
     return not isinstance(tasks, list) or "CREATE_CONTENT" in tasks

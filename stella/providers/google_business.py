@@ -1,6 +1,12 @@
 """Google Business Profile: Google sign-in, accounts → locations as targets, v4 localPosts.
 
-Facts from /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §5 ("§5.x" below).
+Google's documentation (developers.google.com/my-business), cited below by the names in brackets:
+- [localPosts.create] https://developers.google.com/my-business/reference/rest/v4/accounts.locations.localPosts/create
+- [LocalPost] https://developers.google.com/my-business/reference/rest/v4/accounts.locations.localPosts
+- [Posts guide] https://developers.google.com/my-business/content/posts-data
+- [Locations list] https://developers.google.com/my-business/reference/businessinformation/rest/v1/accounts.locations/list
+- [Media list] https://developers.google.com/my-business/reference/rest/v4/accounts.locations.media/list
+- [Limits] https://developers.google.com/my-business/content/limits
 """
 
 from __future__ import annotations
@@ -10,19 +16,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stella.providers._google import GoogleProvider
-from stella.providers.base import Account, OutboundPost, PlatformRules, Profile, PublishResult, Target, TokenSet
+from stella.providers.base import (
+    Account,
+    Capabilities,
+    OutboundPost,
+    PlatformRules,
+    Profile,
+    PublishResult,
+    Target,
+    TokenSet,
+)
 from stella.providers.errors import RejectedError, TransientError
 
 ACCOUNTS_API = "https://mybusinessaccountmanagement.googleapis.com/v1"
 INFO_API = "https://mybusinessbusinessinformation.googleapis.com/v1"
-# §5.2: localPosts (and location media) exist only in the v4 API; a v1 path is a 404.
+# [localPosts.create], [Media list]: these exist only in the v4 API; a v1 path is a 404 (as reported).
 V4_API = "https://mybusiness.googleapis.com/v4"
 
-MAX_SUMMARY_CHARS = 1500  # §5.2 ⚠️ (Google Help; the API reference gives no number)
+MAX_SUMMARY_CHARS = 1500  # per Google's Help Center as third parties quote it; [LocalPost] gives no number
 TOPIC_TYPES = frozenset({"STANDARD", "EVENT", "OFFER", "ALERT"})
 ACTION_TYPES = frozenset({"BOOK", "ORDER", "SHOP", "LEARN_MORE", "SIGN_UP", "CALL"})
 LOCATION_READ_MASK = "name,title,storefrontAddress,metadata"
-# How far back a same-text post counts as this publish's own earlier attempt (§5.3: no idempotency key).
+# How far back a same-text post counts as this publish's own earlier attempt ([localPosts.create]: no idempotency).
 DUPLICATE_WINDOW = timedelta(hours=24)
 PAGE_LIMIT = 20  # pages of accounts or locations read before stopping (each page holds up to 100)
 
@@ -32,8 +47,13 @@ class GoogleBusinessProvider(GoogleProvider):
     display_name = "Google Business Profile"
     icon = "google"
     color = "#4285F4"
+    tagline = "Updates, offers and events on a business location."
+    capabilities = Capabilities(
+        formats=("update", "offer", "event"),  # [LocalPost]: topicType STANDARD, OFFER and EVENT
+        target_kinds=("location",),
+    )
 
-    scopes = ("https://www.googleapis.com/auth/business.manage",)  # §5.1: one scope covers posts and metrics
+    scopes = ("https://www.googleapis.com/auth/business.manage",)  # [localPosts.create]: covers posts and metrics
     has_targets = True
     developer_portal = "https://developers.google.com/my-business/content/prereqs"
     setup_notes = (
@@ -94,7 +114,7 @@ class GoogleBusinessProvider(GoogleProvider):
                     yield account
 
     def _locations(self, access_token: str, account_name: str) -> Iterator[Mapping[str, Any]]:
-        # §5.1: readMask is required, and the names come back as `locations/{id}` without the account.
+        # [Locations list]: readMask is required, and the names come back as `locations/{id}` without the account.
         params = {"readMask": LOCATION_READ_MASK, "pageSize": "100"}
         for page in self._pages(access_token, f"{INFO_API}/{account_name}/locations", params):
             for location in page.get("locations") or []:
@@ -117,7 +137,7 @@ class GoogleBusinessProvider(GoogleProvider):
                 return
 
     def _location_avatar(self, access_token: str, parent: str) -> str | None:
-        """The profile photo (else the logo) from the v4 location media list (§5.1)."""
+        """The profile photo (else the logo) from the v4 location media list ([Media list])."""
         try:
             response = self.http.request(
                 "GET", f"{V4_API}/{parent}/media", headers=self.bearer(access_token), classify=self.classify_error
@@ -135,12 +155,12 @@ class GoogleBusinessProvider(GoogleProvider):
     # -- publishing -------------------------------------------------------------------------------------
 
     def publish(self, account: Account, post: OutboundPost) -> PublishResult:
-        """`POST v4/accounts/{a}/locations/{l}/localPosts` (§5.2); Google's verdict comes back in `state`."""
+        """[localPosts.create]: `POST v4/accounts/{a}/locations/{l}/localPosts`; Google's verdict is in `state`."""
         parent = str(account.metadata.get("post_parent") or account.platform_account_id)
         if not parent.startswith("accounts/") or "/locations/" not in parent:
             raise RejectedError("Pick a Business Profile location for this connection first.", platform=self.name)
         body = self._local_post(post)
-        # §5.3: no idempotency key; a post with this exact text made in the last day is this publish's own
+        # No idempotency key ([localPosts.create]); a post with this exact text from the last day is this publish's own
         # earlier attempt whose answer was lost, so it is returned instead of posting twice.
         existing = self._recent_duplicate(account, parent, body["summary"])
         if existing is not None:
@@ -178,7 +198,7 @@ class GoogleBusinessProvider(GoogleProvider):
             "summary": summary,
             "topicType": topic,
         }
-        # §5.2: EVENT and OFFER posts need an `event` with a title and a schedule.
+        # [LocalPost]: EVENT and OFFER posts need an `event` with a title and a schedule.
         if topic in ("EVENT", "OFFER"):
             event = options.get("event")
             if not isinstance(event, Mapping) or not event.get("title") or not event.get("schedule"):
@@ -193,8 +213,8 @@ class GoogleBusinessProvider(GoogleProvider):
             if action not in ACTION_TYPES:
                 raise RejectedError(f"Unknown Google call-to-action {action!r}.", platform=self.name)
             if action == "CALL":
-                body["callToAction"] = {"actionType": "CALL"}  # §5.2: no url for CALL
-            elif post.link and topic != "OFFER":  # §5.2: the button is ignored on offers
+                body["callToAction"] = {"actionType": "CALL"}  # [LocalPost]: no url for CALL
+            elif post.link and topic != "OFFER":  # [LocalPost]: the button is ignored on offers
                 body["callToAction"] = {"actionType": action, "url": post.link}
         images = [item for item in post.media if item.kind == "image"]
         if any(item.kind == "video" for item in post.media):
@@ -202,7 +222,7 @@ class GoogleBusinessProvider(GoogleProvider):
         if len(images) > 1:
             raise RejectedError("Google Business Profile posts carry at most one photo.", platform=self.name)
         if images:
-            # §5.2: Google fetches `sourceUrl` itself; it is the only media field posts accept.
+            # [LocalPost]: Google fetches `sourceUrl` itself; it is the only media field posts accept.
             body["media"] = [{"mediaFormat": "PHOTO", "sourceUrl": images[0].url}]
         return body
 
@@ -228,7 +248,7 @@ class GoogleBusinessProvider(GoogleProvider):
         if not name:
             raise TransientError("Google did not return the created post.", platform=self.name)
         state = local_post.get("state")
-        # §5.2: Google moderates at creation and can answer 200 with state REJECTED: that is a failure.
+        # [LocalPost] state: Google moderates at creation and can answer 200 with REJECTED (observed): a failure.
         if state == "REJECTED":
             raise RejectedError(
                 "Google rejected the post after review (check for phone numbers, prohibited content or the photo).",
@@ -245,7 +265,7 @@ def _location_target(account_name: str, location: Mapping[str, Any]) -> Target:
     location_name = str(location["name"])  # "locations/{l}"
     account_id = account_name.split("/", 1)[-1]
     location_id = location_name.split("/", 1)[-1]
-    # §5.1: v4 wants accounts/{a}/locations/{l}; Business Information and Performance want locations/{l}.
+    # [localPosts.create] wants accounts/{a}/locations/{l}; [Locations list] and Performance want locations/{l}.
     parent = f"accounts/{account_id}/locations/{location_id}"
     address = location.get("storefrontAddress") or {}
     metadata = location.get("metadata") or {}

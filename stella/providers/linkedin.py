@@ -1,6 +1,18 @@
 """LinkedIn: members and organization Pages through the versioned `/rest` API.
 
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md §4 ("the doc" below).
+LinkedIn's documentation (learn.microsoft.com), cited below by the names in brackets:
+- [Auth code flow] https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow
+- [Refresh tokens] https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens
+- [Versioning] https://learn.microsoft.com/en-us/linkedin/marketing/versioning
+- [Protocol version] https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version
+- [Posts API] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api
+- [Images API] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api
+- [Videos API] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api
+- [Little text format] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
+- [Organization roles]
+  https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+- [Rate limits] https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
+- [Error handling] https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import requests
 
 from stella.providers.base import (
     Account,
+    Capabilities,
     MediaItem,
     OutboundPost,
     PlatformRules,
@@ -36,30 +49,30 @@ from stella.providers.errors import (
 )
 
 API = "https://api.linkedin.com"
-# doc §4.1: every /rest call names a version (YYYYMM, no default, each supported for at least a year).
+# [Versioning]: every /rest call names a version (YYYYMM, no default, each supported for at least a year).
 LINKEDIN_VERSION = "202609"
-# doc §4.1: roles that may post as an organization.
+# [Organization roles]: roles that may post as an organization.
 POSTING_ROLES = frozenset({"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER",
                            "RECRUITING_POSTER"})
 # The self-serve member app: OIDC identity and posting as the member.
 MEMBER_SCOPES = ("openid", "profile", "w_member_social")
-# A Community Management app (platform-verification.md item 1; Postiz's LinkedIn Page provider asks for these
-# without `openid`). r_basicprofile is what identifies the member there (GET /v2/me), ⚠️ as third-party clients
-# report it on Community Management apps' Auth tab (verbb/social-poster #52), not as LinkedIn documents it.
+# A Community Management app (docs/platform-verification.md item 1; other clients ask for these without `openid`).
+# r_basicprofile is what identifies the member there (GET /v2/me): third-party clients report it on Community
+# Management apps' Auth tab; LinkedIn does not document it (docs/platform-verification.md item 1).
 PAGE_SCOPES = ("r_basicprofile", "w_member_social", "w_organization_social", "rw_organization_admin",
                "r_organization_social")
-# doc §4.1: listing the member's organizations (organizationAcls) needs one of these.
+# [Organization roles]: listing the member's organizations (organizationAcls) needs one of these.
 ORGANIZATION_ADMIN_SCOPES = frozenset({"rw_organization_admin", "r_organization_admin"})
-# doc §4.1 (Postiz): /v2/me fields readable with r_basicprofile; parentheses and commas stay unencoded (Rest.li).
+# /v2/me fields other clients read with r_basicprofile (not in LinkedIn's current docs); ( , ) stay unencoded.
 ME_PROJECTION = "(id,localizedFirstName,localizedLastName,vanityName)"
-# doc §4.5: invalid (65600) and revoked (65601) access tokens.
+# Invalid (65600) and revoked (65601) access tokens: codes reported in client libraries' issues, not LinkedIn's docs.
 EXPIRED_TOKEN_CODES = frozenset({65600, 65601, 65602})
 MAX_VIDEO_BYTES = 500 * 1024 * 1024
 MAX_IMAGE_BYTES = 36 * 1024 * 1024
 
-# doc §4.3 (little text format): these characters must be backslash-escaped, or LinkedIn silently truncates.
+# [Little text format]: these characters must be backslash-escaped, or LinkedIn silently truncates.
 _LITTLE_RESERVED = set("\\|{}@[]()<>#*_~")
-# Links and hashtags stay as they are so LinkedIn still links them (doc §4.3, crossposter note).
+# Links and hashtags stay as they are so LinkedIn still links them (other clients' experience; not in LinkedIn's docs).
 _KEEP_RE = re.compile(r"https?://[^\s<>]+|(?<![\w#])#\w+")
 
 
@@ -80,7 +93,7 @@ def _escape_plain(text: str) -> str:
 
 
 def urn_path(urn: str) -> str:
-    """doc §4.1: URNs in paths are URL-encoded (`:` becomes `%3A`)."""
+    """[Protocol version]: URNs in paths are URL-encoded (`:` becomes `%3A`)."""
     return quote(urn, safe="")
 
 
@@ -89,20 +102,26 @@ class LinkedInProvider(Provider):
     display_name = "LinkedIn"
     icon = "linkedin"
     color = "#0A66C2"
+    tagline = "Updates on your profile or on a company page you administer."
+    capabilities = Capabilities(
+        formats=("post",),  # [Posts API]: text, images or one video, on the member's profile or an organization page
+        supports_alt_text=True,  # [Posts API]: `altText` on each image
+        target_kinds=("member", "organization"),
+    )
 
     authorize_url = "https://www.linkedin.com/oauth/v2/authorization"
     token_url = "https://www.linkedin.com/oauth/v2/accessToken"
-    # doc §4.1 names no revocation endpoint: members remove the app in their LinkedIn settings.
+    # [Auth code flow] names no revocation endpoint: members remove the app in their LinkedIn settings.
     revoke_url = None
-    # platform-verification.md item 1: LinkedIn refuses a whole authorization that asks for any scope the app lacks,
+    # docs/platform-verification.md item 1: LinkedIn refuses a whole authorization asking for a scope the app lacks,
     # and the Community Management API (organization scopes) must be the only product on its app. So the default
     # is the self-serve member set (products "Sign In with LinkedIn using OpenID Connect" + "Share on LinkedIn");
     # a Page-posting deployment uses a Community Management app and sets STELLA_LINKEDIN_SCOPES to PAGE_SCOPES.
     scopes = MEMBER_SCOPES
     scope_separator = " "
-    # doc §4.1: PKCE is not used for LinkedIn's server-side code flow.
+    # [Auth code flow]: the server-side code flow has no PKCE step.
     uses_pkce = False
-    # doc §4.1: client secret in the body; LinkedIn does not accept HTTP Basic.
+    # [Auth code flow]: client secret in the form body (HTTP Basic is not accepted, as other clients report).
     client_auth = "body"
     has_targets = True
     # Access tokens last 60 days: renew a few days early (only approved partners get refresh tokens).
@@ -118,9 +137,9 @@ class LinkedInProvider(Provider):
         "LinkedIn refuses the whole sign-in if Stella asks for a scope the app does not have."
     )
     rules = PlatformRules(
-        max_chars=3000,  # doc §4.3
+        max_chars=3000,  # as other clients apply it; LinkedIn's docs state no number
         counting="chars",
-        max_images=20,  # doc §4.2: multiImage up to 20
+        max_images=20,  # multiImage up to 20, per third parties (unverified in LinkedIn's docs)
         max_videos=1,
         mixed_media=False,
         image_types=("image/jpeg", "image/png", "image/gif"),
@@ -133,7 +152,7 @@ class LinkedInProvider(Provider):
     # -- helpers -----------------------------------------------------------------------------------------
 
     def rest_headers(self, access_token: str) -> dict[str, str]:
-        """doc §4.1: the headers every versioned `/rest` call needs."""
+        """[Versioning], [Protocol version]: the headers every versioned `/rest` call needs."""
         return {
             **self.bearer(access_token),
             "LinkedIn-Version": LINKEDIN_VERSION,
@@ -146,7 +165,7 @@ class LinkedInProvider(Provider):
         """The signed-in member; the author URN is `urn:li:person:{id}`.
 
         With `openid` requested this is OpenID Connect userinfo. A Community Management app cannot have `openid`
-        (platform-verification.md item 1), so it reads `GET /v2/me` instead, which r_basicprofile allows.
+        (docs/platform-verification.md item 1), so it reads `GET /v2/me` instead, which r_basicprofile allows.
         """
         if "openid" in self.requested_scopes:
             return self._oidc_profile(tokens)
@@ -161,7 +180,7 @@ class LinkedInProvider(Provider):
         if not sub:
             raise RejectedError("LinkedIn did not say who signed in.", platform=self.name)
         name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
-        # doc §4.1: the vanity name needs a restricted permission; a member-only app cannot read a handle.
+        # The vanity name needs the restricted r_basicprofile (docs/platform-verification.md item 1): no handle here.
         return _member_profile(sub, handle=None, display_name=name or None, avatar_url=body.get("picture"))
 
     def _me_profile(self, tokens: TokenSet) -> Profile:
@@ -298,7 +317,7 @@ class LinkedInProvider(Provider):
         if status == "AVAILABLE":
             content = {"media": {"id": video_urn}}
             return self._create_post(account, str(poll["author"]), str(poll.get("commentary") or ""), content)
-        if status in ("PROCESSING_FAILED", "FAILED"):  # doc §4.2 step 4
+        if status in ("PROCESSING_FAILED", "FAILED"):  # [Videos API] status values
             raise RejectedError("LinkedIn could not process the video.", platform=self.name, code=status)
         return PublishResult(state="processing", poll=dict(poll))
 
@@ -329,7 +348,7 @@ class LinkedInProvider(Provider):
             headers={**self.rest_headers(account.access_token), "Content-Type": "application/json"},
             classify=self.classify_error,
         )
-        # doc §4.2: 201 with an empty body; the post URN is in the x-restli-id header.
+        # [Posts API]: 201 with an empty body; the post URN is in the x-restli-id header.
         urn = response.headers.get("x-restli-id") or response.headers.get("X-RestLi-Id")
         if not urn:
             raise TransientError("LinkedIn accepted the post but did not return its id.", platform=self.name)
@@ -344,7 +363,7 @@ class LinkedInProvider(Provider):
         return data
 
     def _upload_image(self, account: Account, author: str, item: MediaItem) -> str:
-        """doc §4.2 (Images API): initializeUpload, then PUT the bytes to the upload URL."""
+        """[Images API]: initializeUpload, then PUT the bytes to the upload URL."""
         data = self._media_bytes(item, MAX_IMAGE_BYTES)
         headers = {**self.rest_headers(account.access_token), "Content-Type": "application/json"}
         response = self.http.request(
@@ -364,11 +383,12 @@ class LinkedInProvider(Provider):
             data=data,
             headers={**self.bearer(account.access_token), "Content-Type": "application/octet-stream"},
             classify=self.classify_error,
+            untrusted=True,  # named by LinkedIn's answer, and it carries the bearer token
         )
         return str(image_urn)
 
     def _upload_video(self, account: Account, author: str, item: MediaItem) -> str:
-        """doc §4.2 (Videos API): initializeUpload, one PUT per byte range collecting ETags, finalizeUpload."""
+        """[Videos API]: initializeUpload, one PUT per byte range collecting ETags, finalizeUpload."""
         data = self._media_bytes(item, MAX_VIDEO_BYTES)
         headers = {**self.rest_headers(account.access_token), "Content-Type": "application/json"}
         response = self.http.request(
@@ -399,6 +419,7 @@ class LinkedInProvider(Provider):
                 data=data[first : last + 1],
                 headers={**self.bearer(account.access_token), "Content-Type": "application/octet-stream"},
                 classify=self.classify_error,
+                untrusted=True,  # named by LinkedIn's answer, and it carries the bearer token
             )
             etag = put.headers.get("ETag") or put.headers.get("etag")
             if not etag:
@@ -422,7 +443,7 @@ class LinkedInProvider(Provider):
     # -- errors ------------------------------------------------------------------------------------------------
 
     def classify_error(self, response: requests.Response) -> ProviderError:
-        """doc §4.5: `{"status","serviceErrorCode","code","message"}` bodies."""
+        """[Error handling]: `{"status","serviceErrorCode","code","message"}` bodies."""
         body = safe_json(response)
         status = response.status_code
         message = str(body.get("message") or response.reason or f"HTTP {status}")
@@ -435,7 +456,7 @@ class LinkedInProvider(Provider):
                 code=str(code) if code else None,
             )
         if status == 429:
-            # doc §4.3: daily limits reset at midnight UTC and LinkedIn sends no Retry-After header.
+            # [Rate limits]: daily limits reset at midnight UTC; no Retry-After header is documented or seen.
             return RateLimitedError(
                 "LinkedIn's daily limit for this account was reached.",
                 retry_after=retry_after_seconds(response) or self._seconds_to_midnight_utc(),

@@ -1,13 +1,26 @@
 """Mastodon (and servers speaking its API): per-instance OAuth apps, statuses, v2 media.
 
-Facts follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §4 ("masto §4.x" below).
+Mastodon's documentation (docs.joinmastodon.org), cited below by the names in brackets:
+- [Apps] https://docs.joinmastodon.org/methods/apps/#create
+- [OAuth] https://docs.joinmastodon.org/methods/oauth/
+- [OAuth scopes] https://docs.joinmastodon.org/api/oauth-scopes/
+- [Accounts] https://docs.joinmastodon.org/methods/accounts/#verify_credentials
+- [Instance] https://docs.joinmastodon.org/methods/instance/#v2
+- [Statuses] https://docs.joinmastodon.org/methods/statuses/#create
+- [Status entity] https://docs.joinmastodon.org/entities/Status/
+- [Media] https://docs.joinmastodon.org/methods/media/
+- [Posting] https://docs.joinmastodon.org/user/posting/
+- [Rate limits] https://docs.joinmastodon.org/api/rate-limits/
+- [Errors] https://docs.joinmastodon.org/entities/Error/
 The instance URL is typed by the user (checked with `HttpClient.check_user_host` by the connection service)
 and arrives in `ClientCredentials.instance_url`, together with the app registered there by `register_app`.
+Every call goes to that instance, so every call is `untrusted`: checked again each time it is made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -16,6 +29,7 @@ import requests
 
 from stella.providers.base import (
     Account,
+    Capabilities,
     ClientCredentials,
     MediaItem,
     OutboundPost,
@@ -37,7 +51,7 @@ from stella.providers.errors import (
 )
 
 CLIENT_NAME = "Stella"
-# masto §4.3 defaults, used when an instance does not say otherwise.
+# [Instance] defaults (configuration.statuses / media_attachments), used when an instance does not say otherwise.
 DEFAULT_LIMITS: dict[str, Any] = {
     "max_characters": 500,
     "max_media_attachments": 4,
@@ -45,7 +59,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "image_size_limit": 16_777_216,
     "video_size_limit": 103_809_024,
 }
-UNPROCESSED_MEDIA = "not finished processing"  # masto §4.2: the 422 text for media still being processed
+UNPROCESSED_MEDIA = "not finished processing"  # 422 text for unprocessed media, as other clients report it
 
 
 class MastodonProvider(Provider):
@@ -53,19 +67,26 @@ class MastodonProvider(Provider):
     display_name = "Mastodon"
     icon = "mastodon"
     color = "#6364FF"
+    tagline = "Posts on your account, on any Mastodon server."
+    capabilities = Capabilities(
+        formats=("post",),
+        supports_threads=True,  # [Statuses]: a status may reply to the one before (`in_reply_to_id`)
+        supports_alt_text=True,  # [Media]: `description` on each media attachment
+    )
 
-    # masto §4.1: every endpoint lives on the user's instance; these paths are joined to it.
+    # [OAuth]: every endpoint lives on the user's instance; these paths are joined to it.
     authorize_url = "/oauth/authorize"
     token_url = "/oauth/token"
     revoke_url = "/oauth/revoke"
-    # masto §4.1 Scopes: publish (write:statuses, write:media), metrics (read:statuses), account (read:accounts).
+    # [OAuth scopes]: publish (write:statuses, write:media), metrics (read:statuses), account (read:accounts).
     # Not `profile`: it only exists on Mastodon 4.3+, and older servers refuse to register an app that asks for a
-    # scope they do not know (doorkeeper `enforce_configured_scopes`; docs api/oauth-scopes.md).
+    # scope they do not know ([OAuth scopes]; checked: docs/platform-verification.md item 5).
     scopes = ("read:statuses", "write:statuses", "write:media", "read:accounts")
     scope_separator = " "
-    uses_pkce = True  # masto §4.1 step 2: S256 on 4.3+
-    client_auth = "body"  # masto §4.1 step 3: client_id and client_secret in the form
+    uses_pkce = True  # [OAuth]: S256 on 4.3+ (older servers unverified: docs/platform-verification.md)
+    client_auth = "body"  # [OAuth]: client_id and client_secret in the form
     needs_instance = True
+    revocable = True  # [OAuth]: POST /oauth/revoke
 
     developer_portal = "https://docs.joinmastodon.org/client/token/"
     setup_notes = (
@@ -73,13 +94,14 @@ class MastodonProvider(Provider):
         "time someone connects an account there (POST /api/v1/apps)."
     )
     rules = PlatformRules(
-        max_chars=500,  # masto §4.3: the instance's max_characters (500 by default), read at connect time
-        # Grapheme clusters, as mastodon app/validators/status_length_validator.rb counts them.
+        max_chars=500,  # [Instance]: the instance's max_characters (500 by default), read at connect time
+        # Grapheme clusters, as Mastodon's server counts them:
+        # https://github.com/mastodon/mastodon/blob/main/app/validators/status_length_validator.rb
         counting="graphemes",
-        url_length=23,  # masto §4.3: every URL counts as characters_reserved_per_url
+        url_length=23,  # [Instance], [Posting]: every URL counts as characters_reserved_per_url
         max_images=4,
         max_videos=1,
-        mixed_media=False,  # masto §4.3: video is alone in a post
+        mixed_media=False,  # [Posting]: a video or audio file is alone in a post
         image_types=("image/jpeg", "image/png", "image/gif", "image/webp"),
         video_types=("video/mp4", "video/webm", "video/quicktime"),
         max_image_bytes=DEFAULT_LIMITS["image_size_limit"],
@@ -90,10 +112,27 @@ class MastodonProvider(Provider):
         ),
     )
 
+    @classmethod
+    def account_rules(cls, metadata: Mapping[str, Any]) -> PlatformRules:
+        """The instance's own limits, read when the account connected (`fetch_instance_limits`), over the defaults."""
+
+        def limit(key: str) -> int:
+            value = metadata.get(key)
+            return value if isinstance(value, int) and value > 0 else int(DEFAULT_LIMITS[key])
+
+        return replace(
+            cls.rules,
+            max_chars=limit("max_characters"),
+            url_length=limit("characters_reserved_per_url"),
+            max_images=limit("max_media_attachments"),
+            max_image_bytes=limit("image_size_limit"),
+            max_video_bytes=limit("video_size_limit"),
+        )
+
     # -- app registration and authorization ----------------------------------------------------------
 
     def register_app(self, instance_url: str, redirect_uri: str) -> ClientCredentials:
-        """masto §4.1 step 1: register Stella on this instance (once, then cache the credentials)."""
+        """[Apps]: register Stella on this instance (once, then cache the credentials)."""
         instance = instance_url.rstrip("/")
         response = self.http.request(
             "POST",
@@ -104,6 +143,7 @@ class MastodonProvider(Provider):
                 "scopes": self.scope_separator.join(self.requested_scopes),
             },
             classify=self.classify_error,
+            untrusted=True,
         )
         body = self.json(response)
         if not body.get("client_id") or not body.get("client_secret"):
@@ -113,7 +153,7 @@ class MastodonProvider(Provider):
         )
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_challenge: str | None = None) -> str:
-        """masto §4.1 step 2: the instance's own consent page."""
+        """[OAuth]: the instance's own consent page."""
         params = {
             "response_type": "code",
             "client_id": self.credentials.client_id,
@@ -127,11 +167,12 @@ class MastodonProvider(Provider):
         return self.http.browser_url(f"{self._url(self.authorize_url)}?{query}")
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
-        """masto §4.1 step 3: the token never expires and comes without a refresh token."""
+        """[OAuth]: the token never expires and comes without a refresh token."""
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if code_verifier:
             form["code_verifier"] = code_verifier
-        tokens = self.parse_token_response(self.token_request(form, url=self._url(self.token_url)))
+        # The token endpoint is on the user's instance, so it is guarded like every call there.
+        tokens = self.parse_token_response(self.token_request(form, url=self._url(self.token_url), untrusted=True))
         return TokenSet(
             access_token=tokens.access_token,
             scopes=tokens.scopes,
@@ -139,28 +180,30 @@ class MastodonProvider(Provider):
         )
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
-        """masto §4.1 Lifetime: nothing to refresh; a dead token means reconnecting."""
+        """[OAuth]: nothing to refresh; a dead token means reconnecting."""
         raise AuthExpiredError("Mastodon tokens cannot be refreshed; please reconnect.", platform=self.name)
 
     def can_refresh(self, tokens: TokenSet) -> bool:
         return False
 
     def revoke(self, tokens: TokenSet) -> None:
-        """masto §4.1 Lifetime: POST /oauth/revoke with the client credentials and the token."""
+        """[OAuth]: POST /oauth/revoke with the client credentials and the token."""
         self.http.request(
             "POST",
             self._url(str(self.revoke_url)),
             data={"token": tokens.access_token, **self._client_auth_fields()},
             classify=self.classify_error,
+            untrusted=True,
         )
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
-        """masto §4.1 Account info + §4.3 instance limits kept in metadata for the composer."""
+        """[Accounts] verify_credentials, plus the [Instance] limits kept in metadata for the composer."""
         response = self.http.request(
             "GET",
             self._url("/api/v1/accounts/verify_credentials"),
             headers=self.bearer(tokens.access_token),
             classify=self.classify_error,
+            untrusted=True,
         )
         account = self.json(response)
         limits = self.fetch_instance_limits()
@@ -175,16 +218,18 @@ class MastodonProvider(Provider):
         )
 
     def fetch_instance_limits(self) -> dict[str, Any]:
-        """masto §4.1/§4.3: /api/v2/instance, falling back to /api/v1/instance on older or other servers."""
+        """[Instance]: /api/v2/instance, falling back to /api/v1/instance on older or other servers."""
         limits: dict[str, Any] = dict(DEFAULT_LIMITS)
         response = self.http.request(
-            "GET", self._url("/api/v2/instance"), ok=(200, 404, 410), classify=self.classify_error
+            "GET", self._url("/api/v2/instance"), ok=(200, 404, 410), classify=self.classify_error, untrusted=True
         )
         if response.status_code == 200:
             body = self.json(response)
             limits["domain"] = body.get("domain")
         else:
-            body = self.json(self.http.request("GET", self._url("/api/v1/instance"), classify=self.classify_error))
+            body = self.json(
+                self.http.request("GET", self._url("/api/v1/instance"), classify=self.classify_error, untrusted=True)
+            )
             limits["domain"] = body.get("uri")
             if isinstance(body.get("max_toot_chars"), int):  # Pleroma/Akkoma and glitch-soc report it here
                 limits["max_characters"] = body["max_toot_chars"]
@@ -223,7 +268,7 @@ class MastodonProvider(Provider):
         return self._post_status(account, status, post.idempotency_key)
 
     def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
-        """masto §4.2 Media: GET /api/v1/media/:id answers 206 while processing, 200 when ready."""
+        """[Media]: GET /api/v1/media/:id answers 206 while processing, 200 when ready."""
         still: list[str] = []
         for media_id in poll.get("pending") or []:
             response = self.http.request(
@@ -232,6 +277,7 @@ class MastodonProvider(Provider):
                 headers=self.bearer(account.access_token),
                 ok=(200, 206),
                 classify=self.classify_error,
+                untrusted=True,
             )
             if response.status_code == 206 or not self.json(response).get("url"):
                 still.append(str(media_id))
@@ -242,7 +288,7 @@ class MastodonProvider(Provider):
     # -- error classification --------------------------------------------------------------------------
 
     def classify_error(self, response: requests.Response) -> ProviderError:
-        """masto §4.5: `{"error": "..."}`; the HTTP status is what matters."""
+        """[Errors]: `{"error": "..."}`; the HTTP status is what matters."""
         status = response.status_code
         body = safe_json(response)
         message = str(body.get("error_description") or body.get("error") or response.reason or f"HTTP {status}")
@@ -257,7 +303,7 @@ class MastodonProvider(Provider):
         if status >= 500:
             return TransientError(f"Mastodon is having trouble ({status}).", platform=self.name)
         if status == 422 and UNPROCESSED_MEDIA in message:
-            # masto §4.2: the media is still processing; the same request will work a little later.
+            # [Media]: the media is still processing; the same request will work a little later.
             return TransientError(f"Mastodon is still processing the media: {message}", platform=self.name)
         return RejectedError(f"Mastodon refused the request: {message}", platform=self.name)
 
@@ -288,7 +334,7 @@ class MastodonProvider(Provider):
     def _post_status(self, account: Account, status: Mapping[str, Any], idempotency_key: str) -> PublishResult:
         headers = self.bearer(account.access_token)
         if idempotency_key:
-            # masto §4.2: the server returns the same status for a repeated key (for about an hour).
+            # [Statuses] Idempotency-Key: the server returns the same status for a repeated key (about an hour).
             headers["Idempotency-Key"] = idempotency_key
         response = self.http.request(
             "POST",
@@ -296,17 +342,18 @@ class MastodonProvider(Provider):
             json=dict(status),
             headers=headers,
             classify=self.classify_error,
+            untrusted=True,
         )
         body = self.json(response)
         if not body.get("id"):
             raise TransientError("Mastodon accepted the post but returned no status id.", platform=self.name)
-        # masto §4.2 Response: build the link from `url` (may be null; `uri` is the ActivityPub id).
+        # [Status entity]: build the link from `url` (may be null; `uri` is the ActivityPub id).
         return PublishResult(
             state="published", platform_post_id=str(body["id"]), permalink=body.get("url") or body.get("uri")
         )
 
     def _upload_media(self, account: Account, item: MediaItem) -> tuple[str, bool]:
-        """masto §4.2 Media: POST /api/v2/media → 200 ready, 202 still processing."""
+        """[Media]: POST /api/v2/media → 200 ready, 202 still processing."""
         limit_key = "video_size_limit" if item.kind == "video" else "image_size_limit"
         max_bytes = int(account.metadata.get(limit_key) or DEFAULT_LIMITS[limit_key])
         if item.data is not None:
@@ -326,6 +373,7 @@ class MastodonProvider(Provider):
             data=form,
             headers=self.bearer(account.access_token),
             classify=self.classify_error,
+            untrusted=True,
         )
         body = self.json(response)
         if not body.get("id"):
@@ -333,7 +381,7 @@ class MastodonProvider(Provider):
         return str(body["id"]), response.status_code == 200 and bool(body.get("url"))
 
     def _retry_after(self, response: requests.Response) -> float | None:
-        """masto §4.3 Rate limits: X-RateLimit-Reset is ISO-8601 on Mastodon, epoch seconds on GoToSocial."""
+        """[Rate limits]: X-RateLimit-Reset is ISO-8601 on Mastodon; GoToSocial sends epoch seconds (observed)."""
         seconds = retry_after_seconds(response)
         if seconds is not None:
             return seconds

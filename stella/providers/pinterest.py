@@ -1,6 +1,14 @@
 """Pinterest (API v5): Basic client auth, rotating refresh tokens, boards as targets, image and video pins.
 
-Facts from /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §2 ("§2.x" below).
+Pinterest's documentation (developers.pinterest.com), cited below by the names in brackets:
+- [OAuth token] https://developers.pinterest.com/docs/api/v5/oauth-token
+- [Authentication guide] https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/
+- [Access tiers] https://developers.pinterest.com/docs/key-concepts/access-tiers/
+- [Create pin] https://developers.pinterest.com/docs/api/v5/pins-create
+- [Register media] https://developers.pinterest.com/docs/api/v5/media-create
+- [Get media] https://developers.pinterest.com/docs/api/v5/media-get
+- [User account] https://developers.pinterest.com/docs/api/v5/user_account-get
+- [OpenAPI] https://github.com/pinterest/api-description (Pinterest's own OpenAPI description of API v5)
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import requests
 
 from stella.providers.base import (
     Account,
+    Capabilities,
     MediaItem,
     OutboundPost,
     PlatformRules,
@@ -38,16 +47,16 @@ API_HOST = "https://api.pinterest.com"
 API = f"{API_HOST}/v5"
 PIN_URL = "https://www.pinterest.com/pin/{id}/"
 
-MAX_TITLE_CHARS = 100  # §2.3
+MAX_TITLE_CHARS = 100  # [Create pin]: title 100, description 800, alt_text 500, link 2048
 MAX_DESCRIPTION_CHARS = 800
 MAX_ALT_TEXT_CHARS = 500
 MAX_LINK_CHARS = 2048
-MAX_IMAGES = 5  # §2.2: a carousel holds 2–5 images
-MAX_IMAGE_BYTES = 20 * 1024**2  # §2.3 ⚠️ third-party guideline
+MAX_IMAGES = 5  # [Create pin]: a carousel holds 2–5 images
+MAX_IMAGE_BYTES = 20 * 1024**2  # third-party media guideline (Ayrshare); not in Pinterest's API reference
 MAX_VIDEO_BYTES = 2 * 1024**3
-# §2.2: a video pin must name its cover; without a cover image, this key frame is used.
+# [Create pin]: a video pin names its cover; without a cover image, this key frame is used.
 DEFAULT_COVER_FRAME = 1
-TRIAL_ACCESS_CODE = 29  # §2.1: "Apps with Trial access may not create Pins in production"
+TRIAL_ACCESS_CODE = 29  # "Apps with Trial access may not create Pins in production" (docs/platform-verification.md)
 PAGE_LIMIT = 20  # pages of boards read before stopping (250 boards each)
 
 
@@ -56,15 +65,21 @@ class PinterestProvider(Provider):
     display_name = "Pinterest"
     icon = "pinterest"
     color = "#E60023"
+    tagline = "Pins on one of your boards."
+    capabilities = Capabilities(
+        formats=("pin",),  # [Create pin]: an image or video pin on a board
+        supports_alt_text=True,  # [Create pin]: `alt_text` on image pins
+        target_kinds=("board",),
+    )
 
     authorize_url = "https://www.pinterest.com/oauth/"
     # The production default; `token_request` follows STELLA_PINTEREST_API_URL (see there).
     token_url = f"{API}/oauth/token"
-    # §2.1: publish (pins:write, boards:read for the board picker), read pins and the account for metrics.
+    # [OpenAPI] scopes: publish (pins:write, boards:read for the board picker), read pins and the account.
     scopes = ("boards:read", "pins:read", "pins:write", "user_accounts:read")
-    scope_separator = ","  # §2.1: comma-separated
-    uses_pkce = False  # §2.1: PKCE is not in Pinterest's OpenAPI description
-    client_auth = "basic"  # §2.1: the token endpoint takes HTTP Basic client authentication
+    scope_separator = ","  # [Authentication guide]: comma-separated
+    uses_pkce = False  # PKCE is not in Pinterest's [OpenAPI] description
+    client_auth = "basic"  # [OAuth token]: HTTP Basic client authentication
     has_targets = True
     refresh_margin = timedelta(days=1)  # access tokens last 30 days; refreshing a day early costs nothing
     developer_portal = "https://developers.pinterest.com/apps/"
@@ -96,7 +111,7 @@ class PinterestProvider(Provider):
     @property
     def api(self) -> str:
         """The API base: production, or Pinterest's API Sandbox when STELLA_PINTEREST_API_URL names it (a Trial app
-        cannot create pins in production, platform-verification.md item 4). The Config checked the host."""
+        cannot create pins in production, docs/platform-verification.md item 4). The Config checked the host."""
         return f"{self.options.get('api_url') or API_HOST}/v5"
 
     @property
@@ -106,14 +121,14 @@ class PinterestProvider(Provider):
     # -- authorization ----------------------------------------------------------------------------------
 
     def token_request(
-        self, form: Mapping[str, str], *, method: str = "POST", url: str | None = None
+        self, form: Mapping[str, str], *, method: str = "POST", url: str | None = None, untrusted: bool = False
     ) -> dict[str, Any]:
         # Tokens for the API Sandbox come from its own token endpoint, while the consent page stays on
-        # www.pinterest.com ("insert -sandbox into the request URL": developers.pinterest.com/docs/getting-started/
-        # set-up-authentication-and-authorization/); a token of one environment is refused by the other.
-        return super().token_request(form, method=method, url=url or f"{self.api}/oauth/token")
+        # www.pinterest.com ("insert -sandbox into the request URL", [Authentication guide]); a token of one
+        # environment is refused by the other.
+        return super().token_request(form, method=method, url=url or f"{self.api}/oauth/token", untrusted=untrusted)
 
-    # §2.1: apps created before 2025-09-25 get a rotating refresh token only when they ask for one.
+    # [OAuth token]: apps created before 2025-09-25 get a rotating refresh token only when they ask for one.
     continuous_refresh: ClassVar[Mapping[str, str]] = {"continuous_refresh": "true"}
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
@@ -123,14 +138,14 @@ class PinterestProvider(Provider):
         return self.parse_token_response(self.token_request(form))
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
-        """§2.1: every refresh returns a new refresh token (60 days, renewed each time) that replaces the old one."""
+        """[OAuth token]: every refresh returns a new refresh token (60 days, renewed each time) replacing the old."""
         if not tokens.refresh_token:
             raise AuthExpiredError("Pinterest gave no refresh token; please reconnect.", platform=self.name)
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, **self.continuous_refresh}
         return keep_refresh_token(self.parse_token_response(self.token_request(form)), tokens)
 
     def classify_token_error(self, response: requests.Response) -> ProviderError:
-        """The token endpoint answers in Pinterest's `{"code", "message"}` shape (§2.5)."""
+        """The token endpoint answers in Pinterest's `{"code", "message"}` error shape ([OpenAPI])."""
         body = safe_json(response)
         message = str(body.get("message") or body.get("error_description") or body.get("error") or response.reason)
         status = response.status_code
@@ -167,7 +182,7 @@ class PinterestProvider(Provider):
         return Profile(
             platform_account_id=user_id,
             handle=username,
-            # §2.1: there is no display-name field; business_name, else the username.
+            # [User account]: there is no display-name field; business_name, else the username.
             display_name=account.get("business_name") or username,
             avatar_url=account.get("profile_image") or None,
             metadata={"account_type": account.get("account_type"), "website_url": account.get("website_url")},
@@ -260,7 +275,7 @@ class PinterestProvider(Provider):
         return self._published(self._create_pin(account, pin))
 
     def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
-        """§2.2 step 3: `GET /v5/media/{id}` until `succeeded`, then create the video pin."""
+        """[Get media]: `GET /v5/media/{id}` until `succeeded`, then create the video pin."""
         media_id = str(poll.get("media_id") or "")
         pin = poll.get("pin")
         if not media_id or not isinstance(pin, Mapping):
@@ -308,7 +323,7 @@ class PinterestProvider(Provider):
         return pin
 
     def _image_source(self, images: list[MediaItem]) -> dict[str, Any]:
-        """§2.2: bytes Stella holds go as base64; otherwise Pinterest fetches the (public) URL itself."""
+        """[Create pin]: bytes Stella holds go as base64; otherwise Pinterest fetches the (public) URL itself."""
         if all(item.data is None for item in images):
             if len(images) == 1:
                 return {"source_type": "image_url", "url": images[0].url}
@@ -351,7 +366,7 @@ class PinterestProvider(Provider):
         parameters = registered.get("upload_parameters") or {}
         if not media_id or not upload_url:
             raise TransientError("Pinterest did not open a video upload.", platform=self.name)
-        # §2.2 step 2: a multipart POST to the storage bucket with every upload parameter — and no bearer token.
+        # [Register media]: a multipart POST to the storage bucket with every upload parameter — no bearer token.
         self.http.request(
             "POST",
             str(upload_url),
@@ -359,6 +374,7 @@ class PinterestProvider(Provider):
             files={"file": ("video", data, mime_type)},
             headers={"Accept": "*/*"},
             classify=self.classify_error,
+            untrusted=True,  # the bucket URL is named by Pinterest's answer
         )
         poll: dict[str, Any] = {"media_id": media_id, "pin": pin, "started_at": started_at.isoformat()}
         if options.get("cover_image_url"):
@@ -376,7 +392,7 @@ class PinterestProvider(Provider):
         return self.json(response)
 
     def _recent_pin(self, account: Account, pin: Mapping[str, Any], started_at: str) -> Mapping[str, Any] | None:
-        """§2.3: no idempotency; a pin on the board made since this upload began, with the same text, is ours."""
+        """No idempotency key ([Create pin]): a pin on the board made since this upload began, same text, is ours."""
         try:
             since = datetime.fromisoformat(started_at)
         except ValueError:
@@ -410,7 +426,7 @@ class PinterestProvider(Provider):
     # -- errors -----------------------------------------------------------------------------------------
 
     def classify_error(self, response: requests.Response) -> ProviderError:
-        """§2.5: `{"code": <int>, "message": "<text>"}`."""
+        """[OpenAPI] error schema: `{"code": <int>, "message": "<text>"}`."""
         body = safe_json(response)
         status = response.status_code
         message = str(body.get("message") or response.reason or f"HTTP {status}")
@@ -432,7 +448,8 @@ class PinterestProvider(Provider):
                 code=code_text,
             )
         if "Unable to reach the URL" in message:
-            # §2.5: Pinterest could not download the image this time; nothing was created, so retrying is safe.
+            # Pinterest could not download the image this time (observed by other clients); nothing was created,
+            # so retrying is safe.
             return TransientError(f"Pinterest could not fetch the image: {message}", platform=self.name, code=code_text)
         if status == 403:
             return RejectedError(f"Pinterest refused (no permission): {message}", platform=self.name, code=code_text)

@@ -7,9 +7,19 @@ The composer, the live counter and the publisher all call `validate()`; each pla
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterator
+import warnings
 from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+# twitter-text-parser loads its emoji list through pkg_resources, which warns that it is deprecated on every start;
+# the pinned setuptools still ships it (requirements.txt), so the warning says nothing we can act on.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    from twitter_text import parse_tweet
+    from twitter_text.config import config as twitter_text_config
+    from twitter_text.regexp.valid_domain_chars import valid_domain_chars
 
 from stella.providers.base import MediaItem, OutboundPost, PlatformRules, TextCounting
 
@@ -69,121 +79,59 @@ def _split_urls(text: str) -> tuple[str, int]:
     return "".join(pieces), len(spans)
 
 
-# -- grapheme clusters (UAX #29, approximated without a dependency) -----------------------------------
+# -- grapheme clusters (UAX #29) ----------------------------------------------------------------------
 
-_ZWJ = 0x200D
-_REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
-_SKIN_TONES = range(0x1F3FB, 0x1F400)
-
-
-def _is_extend(cp: int) -> bool:
-    """Code points that attach to the previous one: combining marks, variation selectors, ZWJ, tags, tones."""
-    if cp == _ZWJ or 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF or 0xE0020 <= cp <= 0xE007F:
-        return True
-    if cp in _SKIN_TONES:
-        return True
-    return unicodedata.category(chr(cp)) in ("Mn", "Me", "Mc")
+# The `regex` module's \X follows Unicode's extended grapheme cluster rules with its own, current Unicode data;
+# tests/unit/test_counting_conformance.py checks it against Unicode's GraphemeBreakTest.txt.
+_GRAPHEME = regex.compile(r"\X")
 
 
-def _is_pictographic(cp: int) -> bool:
-    """Roughly Unicode's Extended_Pictographic: what may follow a ZWJ inside one emoji."""
-    return (
-        0x1F000 <= cp <= 0x1FAFF
-        or 0x2600 <= cp <= 0x27BF
-        or 0x2300 <= cp <= 0x23FF
-        or 0x2B00 <= cp <= 0x2BFF
-        or cp in (0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139, 0x3030, 0x303D, 0x3297, 0x3299)
-        or unicodedata.category(chr(cp)) == "So"
-    )
-
-
-def _hangul_kind(cp: int) -> str | None:
-    if 0x1100 <= cp <= 0x115F or 0xA960 <= cp <= 0xA97F:
-        return "L"
-    if 0x1160 <= cp <= 0x11A7 or 0xD7B0 <= cp <= 0xD7C6:
-        return "V"
-    if 0x11A8 <= cp <= 0x11FF or 0xD7CB <= cp <= 0xD7FB:
-        return "T"
-    if 0xAC00 <= cp <= 0xD7A3:
-        return "LV" if (cp - 0xAC00) % 28 == 0 else "LVT"
-    return None
-
-
-def _joins(prev: int, cp: int, cluster: list[int], ri_run: int) -> bool:
-    """Whether `cp` continues the cluster that ends with `prev` (the grapheme break rules, simplified)."""
-    if prev == 0x0D and cp == 0x0A:  # GB3: CR LF
-        return True
-    if prev in (0x0A, 0x0D) or cp in (0x0A, 0x0D):  # GB4/GB5
-        return False
-    hp, hc = _hangul_kind(prev), _hangul_kind(cp)
-    if hp == "L" and hc in ("L", "V", "LV", "LVT"):  # GB6
-        return True
-    if hp in ("LV", "V") and hc in ("V", "T"):  # GB7
-        return True
-    if hp in ("LVT", "T") and hc == "T":  # GB8
-        return True
-    if _is_extend(cp):  # GB9/GB9a
-        return True
-    if prev == _ZWJ and _is_pictographic(cp) and any(_is_pictographic(c) for c in cluster):  # GB11
-        return True
-    if prev in _REGIONAL_INDICATORS and cp in _REGIONAL_INDICATORS:  # GB12/13: flags pair up
-        return ri_run % 2 == 1
-    return False
-
-
-def graphemes(text: str) -> Iterator[str]:
+def graphemes(text: str) -> list[str]:
     """Extended grapheme clusters of `text`: what a reader sees as one character."""
-    cluster: list[int] = []
-    ri_run = 0
-    for ch in text:
-        cp = ord(ch)
-        if cluster and _joins(cluster[-1], cp, cluster, ri_run):
-            cluster.append(cp)
-        else:
-            if cluster:
-                yield "".join(map(chr, cluster))
-            cluster = [cp]
-            ri_run = 0
-        ri_run = ri_run + 1 if cp in _REGIONAL_INDICATORS else 0
-    if cluster:
-        yield "".join(map(chr, cluster))
+    return [str(cluster) for cluster in _GRAPHEME.findall(text)]
 
 
 def count_graphemes(text: str) -> int:
-    return sum(1 for _ in graphemes(text))
+    return len(_GRAPHEME.findall(text))
 
 
 # -- counters ------------------------------------------------------------------------------------------
 
-# X's counting-characters rules (twitter-text config v3): these ranges weigh 1, everything else 2; an emoji
-# sequence weighs 2 however many code points it has; text is NFC-normalised first; every URL weighs 23.
-_X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-X_URL_LENGTH = 23
+# X counts with twitter-text's v3 configuration (https://github.com/twitter/twitter-text/blob/master/config/v3.json):
+# ranges of Latin, General Punctuation and the like weigh 1, everything else 2, an emoji sequence 2 however many
+# code points it has, text is NFC-normalised first and every link weighs the t.co length. twitter-text-parser ports
+# it and passes its conformance suite (tests/unit/test_counting_conformance.py). The configuration is named rather
+# than left to the library's default so that a new default cannot change our counts unnoticed.
+_X_CONFIG: dict[str, Any] = twitter_text_config["version3"]
+X_URL_LENGTH: int = _X_CONFIG["transformed_url_length"]
+# A lone surrogate (possible in JSON input) cannot be encoded, and twitter-text-parser encodes to measure UTF-16.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# twitter-text's link pattern backtracks on a long host-like run such as "a.b.c.d…": its time grows with about the
+# cube of the run (0.1 s for 280 characters, 140 s for 10,000), so pasted junk could stall every request that
+# counts it. A real host has at most 253 characters and rarely more than a few dots, so in a run the pattern could
+# read as a host that is longer than that or has more than 10 dots, the dots are counted as the plain characters
+# they are (weight 1, as a comma is) and no link is looked for there.
+_HOST_LIKE = re.compile(f"(?:{valid_domain_chars.pattern}|[-_.])+")
+_MAX_HOST_DOTS, _MAX_HOST_LENGTH = 10, 253
 
 
-def _x_weight(cp: int) -> int:
-    return 1 if any(lo <= cp <= hi for lo, hi in _X_LIGHT_RANGES) else 2
-
-
-def _is_emoji_cluster(cluster: str) -> bool:
-    cps = [ord(c) for c in cluster]
-    if any(cp in _REGIONAL_INDICATORS or cp in _SKIN_TONES or cp == 0xFE0F for cp in cps):
-        return True
-    return any(cp >= 0x1F000 and _is_pictographic(cp) for cp in cps) or (
-        len(cps) > 1 and _is_pictographic(cps[0]) and cps[0] > 0x2000
+def _without_host_like_runs(text: str) -> str:
+    if text.count(".") <= _MAX_HOST_DOTS and len(text) <= _MAX_HOST_LENGTH:
+        return text
+    return _HOST_LIKE.sub(
+        lambda m: m[0].replace(".", ",")
+        if m[0].count(".") > _MAX_HOST_DOTS or len(m[0]) > _MAX_HOST_LENGTH
+        else m[0],
+        text,
     )
 
 
 def count_x_weighted(text: str, *, url_length: int = X_URL_LENGTH) -> int:
     """X's weighted length: Latin 1, CJK and emoji 2, each link `url_length`."""
-    rest, links = _split_urls(unicodedata.normalize("NFC", text))
-    total = links * url_length
-    for cluster in graphemes(rest):
-        if _is_emoji_cluster(cluster):
-            total += 2
-        else:
-            total += sum(_x_weight(ord(c)) for c in cluster)
-    return total
+    options = _X_CONFIG if url_length == X_URL_LENGTH else {**_X_CONFIG, "transformed_url_length": url_length}
+    # U+FFFD weighs 2, as much as anything X could make of the broken character.
+    text = _without_host_like_runs(_LONE_SURROGATE.sub("\ufffd", text))
+    return int(parse_tweet(text, options).weightedLength)
 
 
 def count_utf16(text: str) -> int:
@@ -216,7 +164,9 @@ def is_emoji(cluster: str) -> bool:
 
 
 def count_chars_emoji_utf8(text: str) -> int:
-    """Threads' count (meta-linkedin-x-tiktok.md §3.3): characters, but an emoji weighs its UTF-8 byte length.
+    """Threads' count: characters, but an emoji weighs its UTF-8 byte length.
+
+    Source: https://developers.facebook.com/docs/threads/posts ("Emojis are counted as the number of UTF-8 bytes").
 
     An emoji is the whole grapheme cluster, so a family or a flag weighs every byte of its sequence; any other
     cluster counts its code points (a decomposed "é" is 2, as Threads' server would see it), never fewer.
@@ -239,6 +189,11 @@ def text_length(text: str, counting: TextCounting = "chars", *, url_length: int 
         "graphemes": count_graphemes,
     }[counting]
     return counter(text) + links * (url_length or 0)
+
+
+def unit_of(rules: PlatformRules) -> str:
+    """What the live counter counts for `rules`: "characters" or "bytes"."""
+    return _UNIT[rules.counting]
 
 
 def counted_length(rules: PlatformRules, text: str) -> int:

@@ -1,7 +1,13 @@
 """Threads (graph.threads.net): Threads app credentials, long-lived tokens refreshed by GET, container publishing.
 
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("the doc") §3. The Graph helpers, the Graph error
-envelope (§1.5) and the container flow Threads shares with Instagram live in `_meta`.
+The Graph helpers, the Graph error envelope and the container flow Threads shares with Instagram live in `_meta`.
+
+Meta's documentation, cited below by the names in brackets:
+- [Threads tokens] https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
+- [Threads long-lived tokens] https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/
+- [Threads get started] https://developers.facebook.com/docs/threads/get-started
+- [Threads posts] https://developers.facebook.com/docs/threads/posts
+- [Threads alt text] https://developers.facebook.com/docs/threads/posts/accessibility
 """
 
 from __future__ import annotations
@@ -9,13 +15,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from stella.providers._meta import ContainerPublishing, renewed, strip_redirect_suffix
-from stella.providers.base import MediaItem, PlatformRules, Profile, TokenSet
+from stella.providers.base import Capabilities, MediaItem, PlatformRules, Profile, TokenSet
 from stella.providers.errors import AuthExpiredError, RejectedError
 
 THREADS_GRAPH = "https://graph.threads.net"
 THREADS_API = f"{THREADS_GRAPH}/v1.0"
-MAX_CAROUSEL_ITEMS = 20  # §3.2 ⚠️: 20 per third parties, 10 in older docs
-# §3.1: a long-lived token lasts 60 days and can be refreshed once it is at least 24 hours old.
+MAX_CAROUSEL_ITEMS = 20  # 20 per third-party guides; older [Threads posts] said 10 (unverified)
+# [Threads long-lived tokens]: 60 days, refreshable once at least 24 hours old (checked: docs/platform-verification.md).
 LONG_LIVED_LIFETIME = timedelta(days=60)
 MIN_AGE_FOR_REFRESH = timedelta(hours=24)
 
@@ -25,15 +31,21 @@ class ThreadsProvider(ContainerPublishing):
     display_name = "Threads"
     icon = "threads"
     color = "#101010"
+    tagline = "Posts on your Threads profile."
+    capabilities = Capabilities(
+        formats=("post", "carousel"),  # [Threads posts]: TEXT, IMAGE, VIDEO and CAROUSEL containers
+        supports_threads=True,  # [Threads posts]: a container may reply to the post before it (`reply_to_id`)
+        supports_alt_text=True,  # [Threads alt text]: `alt_text` on image and video containers
+    )
 
-    authorize_url = "https://threads.com/oauth/authorize"  # §3.1 (official; Postiz uses www.threads.net)
+    authorize_url = "https://threads.com/oauth/authorize"  # [Threads tokens] (checked: docs/platform-verification.md)
     token_url = f"{THREADS_GRAPH}/oauth/access_token"
     graph_base = THREADS_API
-    # §3.1: threads_basic for every endpoint, publish, and (later) insights.
+    # [Threads get started]: threads_basic for every endpoint, publish, and (later) insights.
     scopes = ("threads_basic", "threads_content_publish", "threads_manage_insights")
-    scope_separator = ","  # the doc §7: comma-separated
-    client_auth = "body"  # §3.1: secret in the POST form, not Basic
-    uses_pkce = False  # §3.1: PKCE not documented
+    scope_separator = ","  # [Threads tokens]: comma-separated
+    client_auth = "body"  # [Threads tokens]: secret in the POST form, not Basic
+    uses_pkce = False  # PKCE is not in Threads' documentation
     refresh_margin = timedelta(days=7)
     developer_portal = "https://developers.facebook.com/apps/"
     setup_notes = (
@@ -43,14 +55,14 @@ class ThreadsProvider(ContainerPublishing):
     )
     rules = PlatformRules(
         max_chars=500,
-        counting="chars_emoji_utf8",  # §3.3: characters, except that emoji count as their UTF-8 byte length
+        counting="chars_emoji_utf8",  # [Threads posts]: 500 characters; emoji count as their UTF-8 byte length
         max_images=MAX_CAROUSEL_ITEMS,
         max_videos=MAX_CAROUSEL_ITEMS,
         mixed_media=True,
         image_types=("image/jpeg", "image/png"),
         video_types=("video/mp4", "video/quicktime"),
-        max_image_bytes=8 * 1024 * 1024,  # §3.3 ⚠️ third-party
-        max_video_bytes=1024 * 1024 * 1024,  # §3.3 ⚠️ third-party
+        max_image_bytes=8 * 1024 * 1024,  # third-party media guideline (Ayrshare); not confirmed in Meta's docs
+        max_video_bytes=1024 * 1024 * 1024,  # third-party media guideline (Ayrshare); not confirmed in Meta's docs
         notes=(
             "Emoji count as several characters (their UTF-8 length, usually 4).",
             "At most 5 links in a post; the first one becomes the link preview.",
@@ -58,24 +70,24 @@ class ThreadsProvider(ContainerPublishing):
         ),
     )
 
-    # Container flow field names (§3.2).
+    # Container flow field names ([Threads posts]).
     status_field = "status"
     error_field = "error_message"
     create_edge = "threads"
     publish_edge = "threads_publish"
     caption_field = "text"
     max_carousel_items = MAX_CAROUSEL_ITEMS
-    text_only_media_type = "TEXT"  # §3.2: Threads takes text-only posts
+    text_only_media_type = "TEXT"  # [Threads posts]: Threads takes text-only posts
 
     # -- authorization ---------------------------------------------------------------------------------
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
-        """POST the code for a 1-hour token, then swap it for a 60-day one (§3.1 th_exchange_token)."""
+        """POST the code for a 1-hour token, then swap it for a 60-day one ([Threads long-lived tokens])."""
         code = strip_redirect_suffix(code)
         short = self.token_request({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
         if not short.get("access_token"):
             raise RejectedError("Threads did not return an access token.", platform=self.name)
-        # §3.1: client_secret and the short token only (no client_id) on this GET.
+        # [Threads long-lived tokens]: client_secret and the short token only (no client_id) on this GET.
         response = self.http.request(
             "GET",
             f"{THREADS_GRAPH}/access_token",
@@ -96,7 +108,7 @@ class ThreadsProvider(ContainerPublishing):
         )
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
-        """§3.1: th_refresh_token GET with the token itself; it must be unexpired and at least 24 hours old."""
+        """[Threads long-lived tokens]: th_refresh_token GET; the token must be unexpired and at least 24 hours old."""
         now = self.clock()
         if tokens.expires_at is not None and tokens.expires_at <= now:
             raise AuthExpiredError("Threads access has expired; please reconnect.", platform=self.name)
@@ -130,7 +142,7 @@ class ThreadsProvider(ContainerPublishing):
     # -- publishing ------------------------------------------------------------------------------------
 
     def media_fields(self, item: MediaItem, *, carousel_item: bool) -> dict[str, str]:
-        """An IMAGE or VIDEO container, or a carousel item; alt text on both (§3.2)."""
+        """An IMAGE or VIDEO container, or a carousel item; alt text on both ([Threads alt text])."""
         fields: dict[str, str] = {"is_carousel_item": "true"} if carousel_item else {}
         if item.kind == "video":
             fields.update(media_type="VIDEO", video_url=item.url)

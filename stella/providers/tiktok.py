@@ -1,6 +1,17 @@
 """TikTok (Login Kit v2 + Content Posting API): videos and photo posts only.
 
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md §6 ("the doc" below).
+TikTok's documentation (developers.tiktok.com), cited below by the names in brackets:
+- [Login Kit for Web] https://developers.tiktok.com/doc/login-kit-web
+- [Token management] https://developers.tiktok.com/doc/oauth-user-access-token-management
+- [Refresh a token] https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token
+- [OAuth errors] https://developers.tiktok.com/doc/oauth-error-handling
+- [Creator info] https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info/
+- [Direct Post] https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
+- [Media transfer] https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
+- [Post status] https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status
+- [Photo post] https://developers.tiktok.com/doc/content-posting-api-reference-photo-post
+- [Rate limits] https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit
+- [Error handling] https://developers.tiktok.com/doc/tiktok-api-v2-error-handling
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import requests
 
 from stella.providers.base import (
     Account,
+    Capabilities,
     MediaItem,
     OutboundPost,
     PlatformRules,
@@ -34,18 +46,18 @@ from stella.providers.errors import (
 )
 
 API = "https://open.tiktokapis.com"
-MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024  # doc §6.3: processing times are quoted up to 4 GB
+MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024  # [Post status]: processing times are quoted up to 4 GB
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
-MIN_CHUNK = 5 * 1024 * 1024  # doc §6.2 step 3: chunks are 5–64 MB, a file under 5 MB goes whole
+MIN_CHUNK = 5 * 1024 * 1024  # [Media transfer]: chunks are 5–64 MB, a file under 5 MB goes whole
 CHUNK = 10 * 1024 * 1024
-PHOTO_TITLE_MAX = 90  # doc §6.3
+PHOTO_TITLE_MAX = 90  # as other clients apply it; not confirmed in TikTok's docs
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
-# doc §6.5: codes that mean the token (or the user's grant) no longer works.
+# [Error handling]: codes that mean the token (or the user's grant) no longer works.
 AUTH_CODES = frozenset({"access_token_invalid", "scope_not_authorized", "scope_permission_missed"})
 
 
 def chunk_plan(size: int) -> tuple[int, int]:
-    """(chunk_size, total_chunk_count) for a FILE_UPLOAD of `size` bytes (doc §6.2 step 3).
+    """(chunk_size, total_chunk_count) for a FILE_UPLOAD of `size` bytes ([Media transfer]).
 
     Under 5 MB the file is one chunk; otherwise 10 MB chunks, the remainder joining the last one
     (`total_chunk_count = floor(video_size / chunk_size)`).
@@ -71,20 +83,25 @@ class TikTokProvider(Provider):
     display_name = "TikTok"
     icon = "tiktok"
     color = "#010101"
+    tagline = "Videos on your TikTok account."
+    revocable = True
+    capabilities = Capabilities(
+        formats=("video", "carousel"),  # [Direct Post], [Photo post]; 35 images per third parties (unverified)
+    )
 
     authorize_url = "https://www.tiktok.com/v2/auth/authorize/"
     token_url = "https://open.tiktokapis.com/v2/oauth/token/"
     revoke_url = "https://open.tiktokapis.com/v2/oauth/revoke/"
-    # doc §6.1: profile (basic + username for permalinks), direct posting, and video.list for later metrics.
+    # [Login Kit for Web] user.info.* (username for permalinks), [Direct Post] video.publish, video.list for metrics.
     scopes = ("user.info.basic", "user.info.profile", "video.publish", "video.list")
-    # doc §6.1: scopes are comma-separated.
+    # [Login Kit for Web]: scopes are comma-separated.
     scope_separator = ","
-    # doc §6.1: PKCE is only for TikTok's mobile/desktop apps, not the web flow.
+    # [Token management]: code_verifier (PKCE) only for mobile/desktop apps, not the web flow.
     uses_pkce = False
-    # doc §6.1: client_key and client_secret in the form body.
+    # [Token management]: client_key and client_secret in the form body.
     client_auth = "body"
     has_targets = False
-    # doc §6.1: access tokens may last only 2 hours under the newer documentation.
+    # [Refresh a token]: access tokens last 2 hours on the newer page (an older page said 24 hours).
     refresh_margin = timedelta(minutes=30)
 
     developer_portal = "https://developers.tiktok.com/apps"
@@ -94,9 +111,9 @@ class TikTokProvider(Provider):
         "scopes. Until TikTok audits the app, every post is private."
     )
     rules = PlatformRules(
-        max_chars=2200,  # doc §6.3: video caption, UTF-16 code units
+        max_chars=2200,  # [Direct Post]: video caption, UTF-16 code units
         counting="utf16",
-        requires_media=True,  # doc §6.2: no text-only posts
+        requires_media=True,  # [Direct Post], [Photo post]: videos and photos only, no text-only posts
         max_images=35,
         max_videos=1,
         mixed_media=False,
@@ -114,7 +131,7 @@ class TikTokProvider(Provider):
     # -- authorization -------------------------------------------------------------------------------------
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_challenge: str | None = None) -> str:
-        """doc §6.1: TikTok names the client `client_key`, not `client_id`."""
+        """[Login Kit for Web]: TikTok names the client `client_key`, not `client_id`."""
         query = urlencode(
             {
                 "client_key": self.credentials.client_id,
@@ -127,7 +144,7 @@ class TikTokProvider(Provider):
         return self.http.browser_url(f"{self.authorize_url}?{query}")
 
     def _client_auth_fields(self) -> dict[str, str]:
-        # doc §6.1: client_key + client_secret in the body of token, refresh and revoke requests.
+        # [Token management]: client_key + client_secret in the body of token, refresh and revoke requests.
         return {"client_key": self.credentials.client_id, "client_secret": self.credentials.client_secret}
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
@@ -135,7 +152,7 @@ class TikTokProvider(Provider):
         return self._tokens(self.token_request(form))
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
-        """doc §6.1: refresh tokens rotate (the old one stops working): always keep the newest."""
+        """[Refresh a token]: refresh tokens rotate (the old one stops working): always keep the newest."""
         if not tokens.refresh_token:
             raise AuthExpiredError("TikTok gave no refresh token; please reconnect.", platform=self.name)
         fresh = self._tokens(
@@ -144,7 +161,7 @@ class TikTokProvider(Provider):
         return keep_refresh_token(fresh, tokens)
 
     def _tokens(self, payload: Mapping[str, Any]) -> TokenSet:
-        # doc §6.5: the OAuth endpoint can answer with an error body; never parse it as tokens.
+        # [OAuth errors]: the OAuth endpoint can answer with an error body; never parse it as tokens.
         if payload.get("error") and not payload.get("access_token"):
             raise self._oauth_error(str(payload.get("error")), str(payload.get("error_description") or ""))
         return self.parse_token_response(payload)
@@ -205,7 +222,7 @@ class TikTokProvider(Provider):
         )
 
     def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
-        """doc §6.2 step 4: poll status/fetch; the public id appears only after moderation."""
+        """[Post status]: poll status/fetch; the public id appears only after moderation."""
         publish_id = str(poll.get("publish_id") or "")
         if not publish_id:
             raise RejectedError("Stella lost track of this TikTok upload; please publish again.", platform=self.name)
@@ -221,7 +238,7 @@ class TikTokProvider(Provider):
         if status == "FAILED":
             reason = str(data.get("fail_reason") or "unknown reason")
             raise RejectedError(f"TikTok did not publish the post: {reason}", platform=self.name, code=reason)
-        # doc §6.2: the field name is misspelt by TikTok; the ids are numeric, stored as strings.
+        # [Post status]: the field name is misspelt by TikTok; the ids are numeric, stored as strings.
         public_ids = [str(i) for i in data.get("publicaly_available_post_id") or []]
         if status == "PUBLISH_COMPLETE" and public_ids:
             post_id = public_ids[0]
@@ -236,7 +253,7 @@ class TikTokProvider(Provider):
         username = poll.get("username") or account.handle or account.metadata.get("username")
         if not username:
             return None
-        # doc §6.2: tiktok.com/@{user}/video/{id}; photo posts use /photo/ (⚠️ in the doc).
+        # TikTok's public web links (as other clients build them): /@{user}/video/{id}; /photo/ for photos (unverified).
         path = "photo" if poll.get("kind") == "photo" else "video"
         return f"https://www.tiktok.com/@{username}/{path}/{post_id}"
 
@@ -244,7 +261,7 @@ class TikTokProvider(Provider):
         return {**self.bearer(account.access_token), "Content-Type": "application/json; charset=UTF-8"}
 
     def _creator_info(self, account: Account) -> dict[str, Any]:
-        """doc §6.2 step 1: required before a direct post; gives the privacy levels the creator may use."""
+        """[Creator info]: required before a direct post; gives the privacy levels the creator may use."""
         response = self.http.request(
             "POST",
             f"{API}/v2/post/publish/creator_info/query/",
@@ -290,7 +307,7 @@ class TikTokProvider(Provider):
         chunk_size, count = chunk_plan(size)
         body = {
             "post_info": {
-                "title": post.text,  # doc §6.3: the video caption is `title` (≤2200 UTF-16 units)
+                "title": post.text,  # [Direct Post]: the video caption is `title` (≤2200 UTF-16 units)
                 "privacy_level": privacy,
                 "disable_comment": flags["disable_comment"],
                 "disable_duet": bool(post.options.get("disable_duet") or creator.get("duet_disabled")),
@@ -321,7 +338,7 @@ class TikTokProvider(Provider):
         mime = item.mime_type or "video/mp4"
         ranges = chunk_ranges(size)
         for first, last in ranges:
-            # doc §6.2 step 3: chunks in order, each with its Content-Range; intermediate chunks answer 206.
+            # [Media transfer]: chunks in order, each with its Content-Range; intermediate ones answer 206 (observed).
             try:
                 self.http.request(
                     "PUT",
@@ -334,9 +351,10 @@ class TikTokProvider(Provider):
                     },
                     ok=(200, 201, 206),
                     classify=self.classify_error,
+                    untrusted=True,  # the upload URL is named by TikTok's answer
                 )
             except UnknownOutcomeError:
-                # doc §6.3 (idempotency): after the last chunk the post may exist; poll the publish_id
+                # No idempotency key in [Direct Post]: after the last chunk the post may exist; poll the publish_id
                 # instead of posting again.
                 if (first, last) != ranges[-1]:
                     raise
@@ -350,7 +368,7 @@ class TikTokProvider(Provider):
         privacy: str,
         flags: Mapping[str, bool],
     ) -> str:
-        # doc §6.2: photos are PULL_FROM_URL only; title ≤90, the text goes to `description`.
+        # [Photo post]: photos are PULL_FROM_URL only; title ≤90 (as other clients apply it), the text to `description`.
         body = {
             "media_type": "PHOTO",
             "post_mode": "DIRECT_POST",
@@ -384,7 +402,7 @@ class TikTokProvider(Provider):
     # -- errors ------------------------------------------------------------------------------------------------
 
     def _data(self, response: requests.Response) -> dict[str, Any]:
-        """doc §6.5: check `error.code == "ok"`, not just the HTTP status."""
+        """[Error handling]: check `error.code == "ok"`, not just the HTTP status."""
         payload = self.json(response)
         error = payload.get("error") or {}
         if isinstance(error, Mapping) and error.get("code") not in (None, "", "ok"):
@@ -393,7 +411,7 @@ class TikTokProvider(Provider):
         return data if isinstance(data, dict) else {}
 
     def classify_error(self, response: requests.Response) -> ProviderError:
-        """doc §6.5: `{"data":{},"error":{"code","message","log_id"}}` bodies."""
+        """[Error handling]: `{"data":{},"error":{"code","message","log_id"}}` bodies."""
         body = safe_json(response)
         error = body.get("error")
         if isinstance(error, Mapping):
@@ -413,7 +431,7 @@ class TikTokProvider(Provider):
         error = body.get("error")
         if isinstance(error, str):
             return self._oauth_error(error, str(body.get("error_description") or ""))
-        if isinstance(error, Mapping):  # doc §6.5: the API envelope can come back from the token endpoint too
+        if isinstance(error, Mapping):  # the [Error handling] envelope can come back from the token endpoint too
             return self._api_error(response.status_code, error)
         return super().classify_token_error(response)
 
@@ -435,7 +453,7 @@ class TikTokProvider(Provider):
                 code=code or None,
             )
         if code == "rate_limit_exceeded" or status == 429:
-            # doc §6.3: limits are per minute (sliding window) and no Retry-After is documented.
+            # [Rate limits]: limits are per minute (sliding window) and no Retry-After is documented.
             return RateLimitedError("TikTok is rate limiting this account.", retry_after=60.0, platform=self.name,
                                     code=code or None)
         if code == "internal_error" or status >= 500:
@@ -444,7 +462,7 @@ class TikTokProvider(Provider):
 
     def _oauth_error(self, error: str, description: str) -> ProviderError:
         detail = description or error
-        if error == "invalid_grant":  # doc §6.5: expired, rotated or used refresh token or code
+        if error == "invalid_grant":  # [OAuth errors]: expired, rotated or used refresh token or code
             return AuthExpiredError(f"TikTok refused the authorization ({detail}). Please reconnect.",
                                     platform=self.name, code=error)
         return RejectedError(f"TikTok refused the sign-in: {detail}", platform=self.name, code=error)

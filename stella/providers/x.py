@@ -1,7 +1,16 @@
 """X (API v2, OAuth 2.0 user context).
 
-Facts follow /work/shared/platforms/meta-linkedin-x-tiktok.md §5 ("the doc") and X's OpenAPI description
-(/work/shared/platforms/x-openapi.json).
+X's documentation (docs.x.com), cited below by the names in brackets:
+- [OAuth 2.0 PKCE] https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token
+- [Authorization code] https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code
+- [Create Post] https://docs.x.com/x-api/posts/create-post
+- [Manage Posts guide] https://docs.x.com/x-api/posts/manage-tweets/integrate
+- [Chunked upload] https://docs.x.com/x-api/media/quickstart/media-upload-chunked
+- [Media best practices] https://docs.x.com/x-api/media/quickstart/best-practices
+- [Counting characters] https://docs.x.com/fundamentals/counting-characters
+- [Rate limits] https://docs.x.com/x-api/fundamentals/rate-limits
+- [Errors] https://docs.x.com/x-api/fundamentals/response-codes-and-errors
+- [OpenAPI] https://api.x.com/2/openapi.json (X's OpenAPI description of API v2)
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import requests
 
 from stella.providers.base import (
     Account,
+    Capabilities,
     MediaItem,
     OutboundPost,
     PlatformRules,
@@ -33,9 +43,9 @@ from stella.providers.errors import (
 )
 
 API = "https://api.x.com"
-MAX_IMAGE_BYTES = 5 * 1024 * 1024  # doc §5.3 media specs
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # [Media best practices]
 MAX_VIDEO_BYTES = 512 * 1024 * 1024
-CHUNK_BYTES = 4 * 1024 * 1024  # append segments; 1000 segments at most (openapi segment_index ≤ 999)
+CHUNK_BYTES = 4 * 1024 * 1024  # append segments; 1000 segments at most ([OpenAPI]: segment_index ≤ 999)
 DUPLICATE_MARKERS = ("duplicate content",)
 
 
@@ -49,20 +59,27 @@ class XProvider(Provider):
     display_name = "X"
     icon = "twitter-x"
     color = "#000000"
+    tagline = "Posts and threads on your X account."
+    revocable = True
+    capabilities = Capabilities(
+        formats=("post",),
+        supports_threads=True,  # [Create Post]: each post replies to the one before (`reply.in_reply_to_tweet_id`)
+        supports_alt_text=True,  # [OpenAPI]: `alt_text` through POST /2/media/metadata
+    )
 
     authorize_url = "https://x.com/i/oauth2/authorize"
     token_url = "https://api.x.com/2/oauth2/token"
     revoke_url = "https://api.x.com/2/oauth2/revoke"
-    # doc §5.1: posting, reading the profile and metrics, media upload; offline.access for a refresh token.
+    # [OAuth 2.0 PKCE] scopes: post, read profile and metrics, upload media; offline.access for a refresh token.
     scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
     scope_separator = " "
-    # doc §5.1: PKCE is required (S256).
+    # [OAuth 2.0 PKCE]: PKCE is required (S256).
     uses_pkce = True
-    # doc §5.1: confidential clients authenticate with HTTP Basic at the token endpoint.
+    # [OAuth 2.0 PKCE]: confidential clients use HTTP Basic (checked: docs/platform-verification.md).
     client_auth = "basic"
     has_targets = False
 
-    # docs.x.com fundamentals/developer-apps: apps are now created and configured in the Developer Console.
+    # https://docs.x.com/fundamentals/developer-apps: apps are created and configured in the Developer Console.
     developer_portal = "https://console.x.com"
     setup_notes = (
         "In the X Developer Console, create an app, set up “User authentication” as a Web App (confidential "
@@ -70,9 +87,9 @@ class XProvider(Provider):
         "Secret. Posting is billed per use: the account needs API credits."
     )
     rules = PlatformRules(
-        max_chars=280,  # doc §5.3: weighted characters
+        max_chars=280,  # [Counting characters]: weighted characters
         counting="x_weighted",
-        url_length=23,  # doc §5.3: every link counts as a t.co link
+        url_length=23,  # [Counting characters]: every link counts as a t.co link
         max_images=4,
         max_videos=1,
         mixed_media=False,
@@ -89,7 +106,7 @@ class XProvider(Provider):
     # -- authorization -------------------------------------------------------------------------------------
 
     def revoke(self, tokens: TokenSet) -> None:
-        """doc §5.1: revoke the refresh token too, or it could still mint access tokens."""
+        """[OAuth 2.0 PKCE] /2/oauth2/revoke: revoke the refresh token too, or it could still mint access tokens."""
         for value, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
             if not value:
                 continue
@@ -144,7 +161,7 @@ class XProvider(Provider):
         return self._create_post(account, post.text, media_ids)
 
     def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
-        """Poll each media still processing (doc §5.2 step 4); create the post once all succeeded."""
+        """Poll each media still processing ([Chunked upload] STATUS); create the post once all succeeded."""
         if poll.get("step") != "media":
             raise RejectedError("Stella lost track of this X upload; please publish again.", platform=self.name)
         still: list[str] = []
@@ -177,7 +194,7 @@ class XProvider(Provider):
                 classify=self.classify_error,
             )
         except RejectedError as exc:
-            # doc §5.3: X has no idempotency key and refuses duplicate text with a 403. After an attempt whose
+            # X has no idempotency key ([Create Post]) and refuses duplicate text with a 403 (observed). After one whose
             # answer was lost, that 403 means the post exists: find it rather than failing or posting twice.
             if any(marker in exc.message.lower() for marker in DUPLICATE_MARKERS):
                 existing = self._find_recent(account, text)
@@ -187,7 +204,7 @@ class XProvider(Provider):
         payload = self.json(response)
         post_id = str((payload.get("data") or {}).get("id") or "")
         if not post_id:
-            # doc §5.5: an answer may carry `errors` instead of data.
+            # [Errors]: an answer may carry `errors` instead of data.
             problems = payload.get("errors") or []
             detail = problems[0].get("detail") or problems[0].get("message") if problems else None
             raise RejectedError(f"X did not create the post: {detail or 'no id returned'}", platform=self.name)
@@ -212,7 +229,7 @@ class XProvider(Provider):
 
     def _permalink(self, account: Account, post_id: str) -> str:
         handle = account.handle or account.metadata.get("username")
-        # doc §5.2: x.com/{username}/status/{id}, or x.com/i/web/status/{id} without a handle.
+        # X's public web links (not an API fact): x.com/{username}/status/{id}, or x.com/i/web/status/{id}.
         return f"https://x.com/{handle}/status/{post_id}" if handle else f"https://x.com/i/web/status/{post_id}"
 
     def _bytes(self, item: MediaItem, limit: int) -> tuple[bytes, str]:
@@ -226,7 +243,7 @@ class XProvider(Provider):
         headers = self.bearer(account.access_token)
         if item.kind == "image" and (item.mime_type or "") != "image/gif":
             data, mime = self._bytes(item, MAX_IMAGE_BYTES)
-            # openapi MediaUploadRequest: multipart `media` + `media_category` (no other fields allowed).
+            # [OpenAPI] MediaUploadRequest: multipart `media` + `media_category` (no other fields allowed).
             response = self.http.request(
                 "POST",
                 f"{API}/2/media/upload",
@@ -239,7 +256,7 @@ class XProvider(Provider):
             if not media_id:
                 raise TransientError("X did not return an id for the uploaded image.", platform=self.name)
             return media_id, False
-        # Videos and GIFs: chunked upload (doc §5.2: initialize, append, finalize).
+        # Videos and GIFs: chunked upload ([OpenAPI] /2/media/upload/initialize, append, finalize).
         limit = MAX_VIDEO_BYTES if item.kind == "video" else 15 * 1024 * 1024
         data, mime = self._bytes(item, limit)
         category = "tweet_video" if item.kind == "video" else "tweet_gif"
@@ -268,13 +285,13 @@ class XProvider(Provider):
         info = (self.json(response).get("data") or {}).get("processing_info") or {}
         if info.get("state") == "failed":
             raise RejectedError("X could not process the video.", platform=self.name, code="failed")
-        # doc §5.2: no processing_info means the media is ready.
+        # [OpenAPI]: no processing_info means the media is ready.
         return media_id, info.get("state") in ("pending", "in_progress")
 
     # -- errors ------------------------------------------------------------------------------------------------
 
     def classify_error(self, response: requests.Response) -> ProviderError:
-        """doc §5.5: problem JSON `{"title","detail","type"}`, or the legacy `{"errors":[{"code","message"}]}`."""
+        """[Errors]: problem JSON `{"title","detail","type"}`, or the legacy `{"errors":[{"code","message"}]}`."""
         body = safe_json(response)
         status = response.status_code
         problem_type = str(body.get("type") or "")
@@ -313,7 +330,10 @@ class XProvider(Provider):
         return super().classify_token_error(response)
 
     def _retry_after(self, response: requests.Response) -> float | None:
-        """doc §5.5: an exhausted 24-hour cap's reset, else `x-rate-limit-reset` (epoch seconds), else Retry-After."""
+        """A 24-hour cap's reset, else x-rate-limit-reset (epoch seconds, [Rate limits]), else Retry-After.
+
+        The 24-hour headers (x-user-limit-24hour-*, x-app-limit-24hour-*) are reported by other clients, not documented.
+        """
         now = self.clock().timestamp()
         headers = response.headers
         resets = [

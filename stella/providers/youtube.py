@@ -1,6 +1,12 @@
 """YouTube (Data API v3): Google sign-in, channels as targets, resumable video upload, processing polled apart.
 
-Facts from /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §1 ("§1.x" below).
+YouTube's documentation (developers.google.com/youtube), cited below by the names in brackets:
+- [videos.insert] https://developers.google.com/youtube/v3/docs/videos/insert
+- [Video resource] https://developers.google.com/youtube/v3/docs/videos
+- [videos.list] https://developers.google.com/youtube/v3/docs/videos/list
+- [channels.list] https://developers.google.com/youtube/v3/docs/channels/list
+- [Resumable uploads] https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol
+- [Analytics reports] https://developers.google.com/youtube/analytics/reference/reports/query
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import requests
 from stella.providers._google import GoogleProvider
 from stella.providers.base import (
     Account,
+    Capabilities,
     MediaItem,
     OutboundPost,
     PlatformRules,
@@ -28,11 +35,11 @@ API = "https://www.googleapis.com/youtube/v3"
 UPLOAD_URL = "https://www.googleapis.com/upload/youtube/v3/videos"
 WATCH_URL = "https://www.youtube.com/watch?v={id}"
 
-MAX_TITLE_CHARS = 100  # §1.3
-MAX_DESCRIPTION_BYTES = 5000  # §1.3: bytes, not characters
-# YouTube takes files up to 256 GB (§1.3); Stella holds the file in memory while uploading, so it stops at 2 GB.
+MAX_TITLE_CHARS = 100  # [Video resource]: snippet.title, 100 characters
+MAX_DESCRIPTION_BYTES = 5000  # [Video resource]: snippet.description, 5000 bytes, not characters
+# [videos.insert] takes files up to 256 GB; Stella holds the file in memory while uploading, so it stops at 2 GB.
 MAX_UPLOAD_BYTES = 2 * 1024**3
-# How many times an interrupted upload is probed and resumed before giving up (§1.2 step 3).
+# How many times an interrupted upload is probed and resumed before giving up ([Resumable uploads]).
 UPLOAD_ATTEMPTS = 3
 DEFAULT_CATEGORY = "22"  # "People & Blogs", the category YouTube itself preselects
 _RANGE = re.compile(r"bytes=0-(\d+)")
@@ -43,8 +50,14 @@ class YouTubeProvider(GoogleProvider):
     display_name = "YouTube"
     icon = "youtube"
     color = "#FF0000"
+    tagline = "Videos and Shorts on your YouTube channel."
+    capabilities = Capabilities(
+        # Every upload is a video; YouTube shows a vertical one of ≤3 minutes as a Short (YouTube Help; no API flag).
+        formats=("video", "short"),
+        target_kinds=("channel",),
+    )
 
-    # §1.1: upload to publish, readonly for the channel and processing status, analytics for the metrics step.
+    # [videos.insert] youtube.upload (checked: docs/platform-verification.md), readonly, [Analytics reports].
     scopes = (
         "https://www.googleapis.com/auth/youtube.upload",
         "https://www.googleapis.com/auth/youtube.readonly",
@@ -77,7 +90,7 @@ class YouTubeProvider(GoogleProvider):
     # -- accounts ---------------------------------------------------------------------------------------
 
     def fetch_profile(self, tokens: TokenSet) -> Profile:
-        """The channel chosen on Google's consent screen (`mine=true`); its id, not the Google account id (§1.1)."""
+        """The channel chosen on Google's consent screen ([channels.list] `mine=true`), not the Google account id."""
         channels = self._my_channels(tokens.access_token)
         if not channels:
             raise RejectedError(
@@ -136,7 +149,7 @@ class YouTubeProvider(GoogleProvider):
     # -- publishing -------------------------------------------------------------------------------------
 
     def publish(self, account: Account, post: OutboundPost) -> PublishResult:
-        """Resumable upload (§1.2): open a session, send the bytes, resume from what arrived if interrupted.
+        """[Resumable uploads]: open a session, send the bytes, resume from what arrived if interrupted.
 
         The video exists only once its last byte arrives, so probing the session before re-sending means an
         interrupted upload never creates a second video. Processing is reported by `check_publish`.
@@ -178,7 +191,7 @@ class YouTubeProvider(GoogleProvider):
         )
 
     def check_publish(self, account: Account, poll: Mapping[str, Any]) -> PublishResult:
-        """`videos.list?part=status,processingDetails` (§1.2 step 6): processed → published."""
+        """[videos.list] `part=status,processingDetails`: processed → published."""
         video_id = str(poll.get("video_id") or "")
         if not video_id:
             raise RejectedError("Nothing to check: the YouTube upload has no video id.", platform=self.name)
@@ -208,7 +221,7 @@ class YouTubeProvider(GoogleProvider):
             if post.title:
                 raise RejectedError(f"YouTube titles are limited to {MAX_TITLE_CHARS} characters.", platform=self.name)
             title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
-        # §1.3: YouTube refuses angle brackets in titles and descriptions (invalidTitle / invalidDescription).
+        # [Video resource]: no angle brackets in titles and descriptions (invalidTitle / invalidDescription).
         if any(ch in title + description for ch in "<>"):
             raise RejectedError("YouTube does not allow < or > in a video's title or description.", platform=self.name)
         if len(description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
@@ -240,13 +253,13 @@ class YouTubeProvider(GoogleProvider):
             raise RejectedError("The video is larger than Stella can upload to YouTube (2 GB).", platform=self.name)
         if not data:
             raise RejectedError("The video file is empty.", platform=self.name)
-        # §1.3: YouTube accepts any video/* type, and application/octet-stream.
+        # [videos.insert]: any video/* type, and application/octet-stream.
         if not (mime_type.startswith("video/") or mime_type == "application/octet-stream"):
             mime_type = "application/octet-stream"
         return data, mime_type
 
     def _upload(self, account: Account, session_uri: str, data: bytes, mime_type: str) -> dict[str, Any]:
-        """Send the bytes to the session; on an interruption, ask what arrived (§1.2 step 3) and send the rest."""
+        """Send the bytes to the session; on an interruption, ask what arrived ([Resumable uploads]), send the rest."""
         total = len(data)
         offset = 0
         for _attempt in range(UPLOAD_ATTEMPTS):
@@ -273,9 +286,11 @@ class YouTubeProvider(GoogleProvider):
         headers = {"Content-Type": mime_type}
         if offset:
             headers["Content-Range"] = f"bytes {offset}-{total - 1}/{total}"
-        # 308 Resume Incomplete is an expected answer, not an error (§1.2 step 2).
+        # 308 Resume Incomplete is an expected answer, not an error ([Resumable uploads]).
+        # The session URI comes from YouTube's answer (its Location header): guarded like any URL handed to Stella.
         return self.http.request(
-            "PUT", session_uri, data=data[offset:], headers=headers, ok=(200, 201, 308), classify=self.classify_error
+            "PUT", session_uri, data=data[offset:], headers=headers, ok=(200, 201, 308), classify=self.classify_error,
+            untrusted=True,
         )
 
     def _probe(self, session_uri: str, total: int) -> requests.Response:
@@ -286,6 +301,7 @@ class YouTubeProvider(GoogleProvider):
             headers={"Content-Range": f"bytes */{total}", "Content-Length": "0"},
             ok=(200, 201, 308),
             classify=self.classify_error,
+            untrusted=True,
         )
 
     def _processing_error(self, video: Mapping[str, Any]) -> RejectedError:

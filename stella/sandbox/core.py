@@ -23,8 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template_string, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, render_template_string, request, url_for
 
+from stella.sandbox.avatars import NAME_PATTERN, avatar_name, avatar_response
 from stella.sandbox.store import SandboxStore
 
 STORE_KEY = "sandbox.store"
@@ -201,6 +202,15 @@ def declaration(name: str) -> SandboxPlatform:
     return found
 
 
+def avatar_url(platform: str, label: str) -> str:
+    """A profile picture the sandbox draws itself, as an absolute URL on the sandbox's address as this request saw it.
+
+    The real platforms hand out pictures on their CDNs (pbs.twimg.com, cdn.bsky.app, ...), which an offline
+    sandboxed Stella cannot load. The picture shows the initials of `label` (an account or board name).
+    """
+    return url_for("sandbox_avatar", platform=platform, name=avatar_name(label), _external=True)
+
+
 def request_host() -> str:
     """The real host this request was addressed to: the first path segment."""
     return request.path.lstrip("/").partition("/")[0]
@@ -252,7 +262,7 @@ def client_credentials_from_request(
 
 
 def verify_pkce(verifier: str | None, challenge: str | None, method: str | None = "S256") -> bool:
-    """RFC 7636 §4.6: base64url(sha256(verifier)) == challenge (or plain equality)."""
+    """https://www.rfc-editor.org/rfc/rfc7636#section-4.6: base64url(sha256(verifier)) == challenge (or plain)."""
     if not verifier or not challenge:
         return False
     if (method or "plain").upper() == "S256":
@@ -520,6 +530,14 @@ def create_sandbox_app(
         for post in posts:
             by_platform.setdefault(post.platform, []).append(post)
         return render_template_string(INDEX_PAGE, platforms=platforms, by_platform=by_platform, total=len(posts))
+
+    colors = {p.name: p.color for p in (*SANDBOX_PLATFORMS, *platforms)}
+
+    @app.get("/_sandbox/avatars/<platform>/<name>.svg")
+    def sandbox_avatar(platform: str, name: str) -> Response:
+        if platform not in colors or not NAME_PATTERN.fullmatch(name):
+            abort(404)
+        return avatar_response(colors[platform], name)
 
     @app.get("/_sandbox/posts")
     def list_posts() -> Response:

@@ -26,14 +26,20 @@ ClientProblem = Literal["missing", "unknown", "secret"]
 
 
 def oauth_error(status: int, error: str, description: str, **extra: Any) -> Response:
-    """The token endpoint's JSON error (RFC 6749 §5.2), plus any field a platform adds (TikTok's `log_id`)."""
+    """The token endpoint's JSON error, plus any field a platform adds (TikTok's `log_id`).
+
+    Shape: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    """
     return core.json_error(status, {"error": error, "error_description": description, **extra})
 
 
 def redirect_error(redirect_uri: str, state: str | None, error: str, description: str) -> Response:
-    """Back to the client with an OAuth error (RFC 6749 §4.1.2.1): only once its redirect URI is trusted."""
+    """Back to the client with an OAuth error (https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1).
+
+    Only once its redirect URI is trusted.
+    """
     params = {"error": error, "error_description": description}
-    if state is not None:  # §4.1.2.1: echoed whenever the request carried one, as the Allow/Deny redirect does
+    if state is not None:  # RFC 6749 4.1.2.1: echoed whenever the request carried one, as Allow/Deny does
         params["state"] = state
     response = Response(status=302)
     response.headers["Location"] = core.add_query(redirect_uri, params)

@@ -1,8 +1,10 @@
 """Connecting, choosing a target for, and disconnecting social accounts.
 
 The OAuth `state` lives server-side (`oauth_states`): single use, bound to the user and to a nonce kept in the
-browser session, valid for ten minutes. Tokens are stored through EncryptedText columns; nothing here logs,
-flashes or stores a token, code, secret or password in clear.
+browser session, valid for ten minutes. Starting a sign-in is the caller's POST with a CSRF token (the views), so
+no link can start one, or replace a connection, for a signed-in user. A sign-in that replaces another login's
+access revokes the old token where the platform allows it. Tokens are stored through EncryptedText columns, by
+`store_tokens` only; nothing here logs, flashes or stores a token, code, secret or password in clear.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 
 from stella.extensions import db
 from stella.models import MastodonApp, OAuthState, SocialAccountToken, SocialConnection, User
-from stella.providers.base import Profile, Provider, Target, TokenSet
+from stella.providers.base import ClientCredentials, Profile, Provider, Target, TokenSet
 from stella.providers.errors import NotConfiguredError, ProviderError, UnsafeHostError
 from stella.providers.http import SECRET_FIELDS
 from stella.providers.pkce import make_pkce_pair
@@ -45,13 +47,18 @@ log = logging.getLogger(__name__)
 STATE_TTL = timedelta(minutes=10)
 # Consumed and abandoned states are deleted once they are this old.
 STATE_RETENTION = timedelta(days=1)
-DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
 # `error` values platforms send when the user clicked Cancel/Deny on the consent page.
 DENIED_ERRORS = frozenset({"access_denied", "user_denied", "user_cancelled_login", "user_cancelled_authorize"})
 
 
 class ConnectFailedError(DomainError):
-    """Connecting did not work; the message says what happened and what to do next."""
+    """Connecting did not work; the message says what happened and what to do next.
+
+    What was done on the way stands (`keep_changes`): a spent state, a connection marked `error` with the reason,
+    an app registered on a Mastodon server. Refusals that change nothing are ValidationErrors instead.
+    """
+
+    keep_changes = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class ConnectOutcome:
     connection: SocialConnection
     needs_selection: bool
     message: str
+    # Said besides the message when the sign-in replaced another account whose access Stella could not revoke.
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,12 +84,18 @@ class PlatformCard:
     display_name: str
     icon: str
     color: str
+    tagline: str
     auth_style: str
     needs_instance: bool
     configured: bool
     connection: SocialConnection | None
     token: SocialAccountToken | None
     setup: SetupHelp
+
+    @property
+    def asks_first(self) -> bool:
+        """Connect opens a form (the user's server, an app password) instead of going straight to the platform."""
+        return self.auth_style == "app_password" or self.needs_instance
 
     @property
     def status(self) -> str:
@@ -130,6 +145,7 @@ def list_platform_cards(user: User) -> list[PlatformCard]:
                 display_name=cls.display_name,
                 icon=cls.icon,
                 color=cls.color,
+                tagline=cls.tagline,
                 auth_style=cls.auth_style,
                 needs_instance=cls.needs_instance,
                 configured=is_configured(name),
@@ -166,7 +182,11 @@ def provider_for_connection(connection: SocialConnection) -> Provider:
 def start_authorization(
     user: User, name: str, *, session_nonce: str, now: datetime, instance: str | None = None
 ) -> str:
-    """Record a fresh state (+ PKCE verifier) and return the URL to send the browser to."""
+    """Record a fresh state (+ PKCE verifier) and return the URL to send the browser to.
+
+    Only for a request the user deliberately sent (a POST with a CSRF token): the sign-in it starts may replace the
+    user's current connection.
+    """
     cls = provider_class(name)
     if cls.auth_style != "oauth2":
         raise ValidationError(f"{cls.display_name} connects with a form, not a redirect.")
@@ -196,15 +216,16 @@ def start_authorization(
         )
     )
     db.session.flush()
-    return provider.authorization_url(redirect_uri=redirect_uri(name), state=state, code_challenge=challenge)
+    try:
+        return provider.authorization_url(redirect_uri=redirect_uri(name), state=state, code_challenge=challenge)
+    except ProviderError as exc:
+        raise ConnectFailedError(f"Could not start the {cls.display_name} sign-in: {exc.message}") from None
 
 
 def _ensure_instance_app(name: str, instance_url: str) -> MastodonApp:
     """Register Stella on a Mastodon instance once (`POST /api/v1/apps`) and reuse the credentials afterwards."""
     cls = provider_class(name)
     callback = redirect_uri(name)
-    from stella.providers.base import ClientCredentials
-
     registrar = cls(ClientCredentials("", "", instance_url=instance_url), http_client(), options=provider_options(name))
     scopes = " ".join(registrar.requested_scopes)
     app = db.session.execute(sa.select(MastodonApp).filter_by(instance_url=instance_url)).scalar_one_or_none()
@@ -212,7 +233,7 @@ def _ensure_instance_app(name: str, instance_url: str) -> MastodonApp:
     if app is not None and app.redirect_uri == callback and app.scopes == scopes:
         return app
     try:
-        credentials = registrar.register_app(instance_url, callback)  # type: ignore[attr-defined]
+        credentials = registrar.register_app(instance_url, callback)
     except ProviderError as exc:
         raise ConnectFailedError(f"Could not register Stella on {instance_url}: {exc.message}") from None
     if app is None:
@@ -286,8 +307,8 @@ def _finish(
     """Profile, then either store the account or (several targets) keep the login pending for the pick step."""
     label = provider.display_name
     try:
-        profile = provider.fetch_profile(tokens)
-        targets = provider.list_targets(tokens, profile) if provider.has_targets else []
+        login = profile = provider.fetch_profile(tokens)
+        targets = provider.list_targets(tokens, login) if provider.has_targets else []
         if provider.has_targets and len(targets) == 1:
             tokens, profile = provider.apply_target(tokens, targets[0])
     except ProviderError as exc:
@@ -304,16 +325,17 @@ def _finish(
         raise ConnectFailedError(reason)
 
     if len(targets) > 1:
-        connection = _store(
-            user, provider.name, tokens, profile, status="pending", instance_url=instance_url, now=now,
-            extra_metadata={"pending_selection": True, "login_profile": _profile_dict(profile)},
+        connection, replaced = _save_account(
+            user, provider, tokens, login, login_id=login.platform_account_id, status="pending",
+            instance_url=instance_url, now=now,
+            extra_metadata={"pending_selection": True, "login_profile": _profile_dict(login)},
         )
-        return ConnectOutcome(connection, True, f"Signed in to {label}. Choose which one Stella should publish to.")
+        note, warning = _end_replaced_access(replaced, connection, user=user)
+        message = f"Signed in to {label}. Choose which one Stella should publish to."
+        return ConnectOutcome(connection, True, f"{message} {note}" if note else message, warning)
 
-    connection = _store(user, provider.name, tokens, profile, status="connected", instance_url=instance_url, now=now)
-    record_event("connection.connected", subject_type="social_connection", subject_id=connection.id,
-                 actor_id=user.id, provider=provider.name, platform_account_id=profile.platform_account_id)
-    return ConnectOutcome(connection, False, f"{label} connected as {_account_label(profile)}.")
+    return _connected(user, provider, tokens, profile, login_id=login.platform_account_id,
+                      instance_url=instance_url, now=now)
 
 
 def missing_scopes(requested: tuple[str, ...], granted: frozenset[str]) -> list[str]:
@@ -356,16 +378,22 @@ def select_target(
             f"{provider.display_name} did not give access to {chosen.name}: {exc.message}"
         ) from None
     instance_url = (connection.auth_metadata or {}).get("instance_url")
-    return _finish_selected(user, provider, tokens, profile, instance_url=instance_url, now=now)
+    return _connected(user, provider, tokens, profile, login_id=_login_profile(connection).platform_account_id,
+                      instance_url=instance_url, now=now)
 
 
-def _finish_selected(
-    user: User, provider: Provider, tokens: TokenSet, profile: Profile, *, instance_url: str | None, now: datetime
+def _connected(
+    user: User, provider: Provider, tokens: TokenSet, profile: Profile, *, login_id: str, instance_url: str | None,
+    now: datetime,
 ) -> ConnectOutcome:
-    connection = _store(user, provider.name, tokens, profile, status="connected", instance_url=instance_url, now=now)
+    """Store the account as connected, audit it and say so: the end of every way of connecting."""
+    connection, replaced = _save_account(user, provider, tokens, profile, login_id=login_id, status="connected",
+                                         instance_url=instance_url, now=now)
     record_event("connection.connected", subject_type="social_connection", subject_id=connection.id,
                  actor_id=user.id, provider=provider.name, platform_account_id=profile.platform_account_id)
-    return ConnectOutcome(connection, False, f"{provider.display_name} connected as {_account_label(profile)}.")
+    message = f"{provider.display_name} connected as {_account_label(profile)}."
+    note, warning = _end_replaced_access(replaced, connection, user=user)
+    return ConnectOutcome(connection, False, f"{message} {note}" if note else message, warning)
 
 
 def _pending_connection(user: User, name: str) -> SocialConnection:
@@ -375,34 +403,43 @@ def _pending_connection(user: User, name: str) -> SocialConnection:
     return connection
 
 
-# -- Bluesky ----------------------------------------------------------------------------------------------
+# -- app passwords (Bluesky) -----------------------------------------------------------------------------
 
 
-def connect_bluesky(user: User, *, handle: str, app_password: str, service: str, now: datetime) -> ConnectOutcome:
-    """Sign in with a handle and an app password; keep only the session tokens, never the password."""
-    name = "bluesky"
+def connect_with_app_password(
+    user: User, name: str, *, handle: str, app_password: str, service: str | None, now: datetime
+) -> ConnectOutcome:
+    """Sign in with a handle and an app password; keep only the session tokens, never the password.
+
+    Like `start_authorization`, only for a request the user deliberately sent: it may replace their connection.
+    """
+    cls = provider_class(name)
+    label = cls.display_name
+    if cls.auth_style != "app_password":
+        raise ValidationError(f"{label} connects on its own sign-in page, not with an app password.")
     handle = handle.strip().lstrip("@")
     if not handle:
-        raise ValidationError("Enter your Bluesky handle, e.g. harborvine.bsky.social.", field="handle")
+        raise ValidationError(f"Enter your {label} handle.", field="handle")
     if not app_password.strip():
-        raise ValidationError("Enter an app password (Settings → Privacy and security → App passwords).",
+        raise ValidationError(f"Enter an app password ({label}: {cls.app_password_location}).",
                               field="app_password")
-    service_url = _checked_host(service or DEFAULT_BLUESKY_SERVICE, field="service")
+    service_url = _checked_host((service or "").strip() or cls.default_service_url or "", field="service")
     provider = provider_for(name, instance_url=service_url)
     try:
-        tokens = provider.create_session(service_url, handle, app_password)  # type: ignore[attr-defined]
+        tokens = provider.create_session(service_url, handle, app_password)
+    except UnsafeHostError as exc:
+        # The service answered, but named a server for the account (Bluesky's PDS) that Stella will not contact.
+        raise ValidationError(exc.message, field="service") from None
     except ProviderError as exc:
         exc.scrub([app_password])
-        raise ValidationError(f"Bluesky did not accept that handle and app password: {exc.message}",
+        raise ValidationError(f"{label} did not accept that handle and app password: {exc.message}",
                               field="app_password") from None
     try:
         profile = provider.fetch_profile(tokens)
     except ProviderError as exc:
-        raise ConnectFailedError(f"Signed in to Bluesky, but reading the profile failed: {exc.message}") from None
-    connection = _store(user, name, tokens, profile, status="connected", instance_url=service_url, now=now)
-    record_event("connection.connected", subject_type="social_connection", subject_id=connection.id,
-                 actor_id=user.id, provider=name, platform_account_id=profile.platform_account_id)
-    return ConnectOutcome(connection, False, f"Bluesky connected as {_account_label(profile)}.")
+        raise ConnectFailedError(f"Signed in to {label}, but reading the profile failed: {exc.message}") from None
+    return _connected(user, provider, tokens, profile, login_id=profile.platform_account_id,
+                      instance_url=service_url, now=now)
 
 
 # -- disconnecting ----------------------------------------------------------------------------------------
@@ -414,17 +451,13 @@ def disconnect(user: User, name: str, *, now: datetime) -> DisconnectOutcome:
     A failed revoke still disconnects: the user asked Stella to forget the account, and it does.
     """
     connection = require_connection(user, name)
-    label = provider_class(name).display_name
+    cls = provider_class(name)
+    label = cls.display_name
     failure: str | None = None
-    revocable = False
-    if connection.tokens is not None and connection.tokens.access_token:
+    if cls.revocable and connection.tokens is not None and connection.tokens.access_token:
         try:
-            provider = provider_for_connection(connection)
-            revocable = bool(provider.revoke_url) or type(provider).revoke is not Provider.revoke
-            if revocable:
-                provider.revoke(token_set(connection))
-        except ProviderError as exc:
-            revocable = True
+            failure = _try_revoke(provider_for_connection(connection), token_set(connection))
+        except ProviderError as exc:  # the provider cannot be built any more (its credentials were removed)
             failure = exc.message
     record_event("connection.disconnected", subject_type="social_connection", subject_id=connection.id,
                  actor_id=user.id, provider=name, revoke_failed=failure is not None,
@@ -436,7 +469,7 @@ def disconnect(user: User, name: str, *, now: datetime) -> DisconnectOutcome:
             f"{label} was disconnected from Stella, but {label} could not confirm that Stella's access was revoked "
             f"({failure}). Remove Stella in your {label} account settings to be sure."
         ))
-    if not revocable:
+    if not cls.revocable:
         return DisconnectOutcome(False, (
             f"{label} was disconnected. {label} offers no way for Stella to revoke its access itself; "
             f"you can remove Stella in your {label} account settings."
@@ -450,7 +483,7 @@ def disconnect(user: User, name: str, *, now: datetime) -> DisconnectOutcome:
 def mark_error(connection: SocialConnection, reason: str, *, now: datetime, actor_id: uuid.UUID | None = None,
                action: str = "connection.failed") -> None:
     """Put a connection in `error` with a reason the user can act on, and audit it."""
-    connection.status = "error"
+    connection.move_to("error", now=now)
     connection.auth_metadata = {**(connection.auth_metadata or {}), "error_reason": reason,
                                 "error_at": now.isoformat()}
     record_event(action, subject_type="social_connection", subject_id=connection.id, actor_id=actor_id,
@@ -467,8 +500,9 @@ def _fail_existing(
                      reason=reason)
         if not create:
             return None
-        connection = SocialConnection(user_id=user.id, provider=name, status="error",
+        connection = SocialConnection(user_id=user.id, provider=name,
                                       auth_metadata={"error_reason": reason, "error_at": now.isoformat()})
+        connection.move_to("error", now=now)
         db.session.add(connection)
         db.session.flush()
         return connection
@@ -528,34 +562,54 @@ def _digest(value: str) -> str:
 # -- storing ----------------------------------------------------------------------------------------------
 
 
-def _store(
+def _save_account(
     user: User,
-    name: str,
+    provider: Provider,
     tokens: TokenSet,
     profile: Profile,
     *,
+    login_id: str,
     status: str,
     instance_url: str | None,
     now: datetime,
     extra_metadata: Mapping[str, Any] | None = None,
-) -> SocialConnection:
-    connection = get_connection(user, name)
+) -> tuple[SocialConnection, ReplacedAccess | None]:
+    """Make `profile` (reached by the login `login_id`) the user's account on this platform, in `status`.
+
+    A new sign-in's metadata replaces the old whole, so no id of another page, channel or server lingers; the
+    tokens then go through `store_tokens`. Returns the access this replaced when it was another login's, for the
+    caller to end once the new account is in place (`_end_replaced_access`).
+    """
+    connection = get_connection(user, provider.name)
+    replaced = _replaced_access(connection, login_id=login_id, instance_url=instance_url)
     if connection is None:
-        connection = SocialConnection(user_id=user.id, provider=name)
+        connection = SocialConnection(user_id=user.id, provider=provider.name)
         db.session.add(connection)
-    metadata: dict[str, Any] = {**safe_metadata(profile.metadata), "scopes": sorted(tokens.scopes)}
-    token_extra = safe_metadata(tokens.extra)
-    if token_extra:
-        metadata["token_extra"] = token_extra
-    if tokens.refresh_expires_at:
-        metadata["refresh_expires_at"] = tokens.refresh_expires_at.isoformat()
+    metadata: dict[str, Any] = {**safe_metadata(profile.metadata), "login_account_id": login_id}
     if instance_url:
         metadata["instance_url"] = instance_url
     metadata.update(extra_metadata or {})
-    connection.status = status
     connection.auth_metadata = metadata
-    if status == "connected":
-        connection.connected_at = now
+    connection.move_to(status, now=now)
+    store_tokens(connection, tokens)
+    stored = connection.tokens
+    assert stored is not None  # store_tokens made it
+    stored.account_handle = profile.handle
+    stored.display_name = profile.display_name
+    stored.profile_image_url = profile.avatar_url
+    stored.platform_account_id = profile.platform_account_id
+    db.session.flush()
+    return connection, replaced
+
+
+def store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
+    """Write a token set: the one place tokens are stored, on connecting and on every refresh.
+
+    The token row takes the set's access token, refresh token and expiry as given (a refresh keeps an unrotated
+    refresh token with `keep_refresh_token` first). The rest of `auth_metadata` is left as it is, and what the
+    token endpoint said is merged into it: the granted scopes when it listed them, the refresh token's expiry when
+    it gave one, and its ids (`token_extra`) over the stored ones.
+    """
     stored = connection.tokens
     if stored is None:
         stored = SocialAccountToken()
@@ -563,12 +617,99 @@ def _store(
     stored.access_token = tokens.access_token
     stored.refresh_token = tokens.refresh_token
     stored.token_expires_at = tokens.expires_at
-    stored.account_handle = profile.handle
-    stored.display_name = profile.display_name
-    stored.profile_image_url = profile.avatar_url
-    stored.platform_account_id = profile.platform_account_id
+    meta = dict(connection.auth_metadata or {})
+    if tokens.scopes:
+        meta["scopes"] = sorted(tokens.scopes)
+    if tokens.refresh_expires_at:
+        meta["refresh_expires_at"] = tokens.refresh_expires_at.isoformat()
+    extra = safe_metadata(tokens.extra)
+    if extra:
+        meta["token_extra"] = {**meta.get("token_extra", {}), **extra}
+    connection.auth_metadata = meta
     db.session.flush()
-    return connection
+
+
+# -- replacing another login's access ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplacedAccess:
+    """The access of another login (account or server) that a sign-in is replacing."""
+
+    account_id: str
+    label: str
+    tokens: TokenSet = field(repr=False)
+    # Built while the connection still points at the old server; None when the platform cannot revoke, or the
+    # provider cannot be built any more (e.g. its credentials were removed).
+    provider: Provider | None
+    revocable: bool
+
+
+def _replaced_access(
+    connection: SocialConnection | None, *, login_id: str, instance_url: str | None
+) -> ReplacedAccess | None:
+    if connection is None or connection.tokens is None or not connection.tokens.access_token:
+        return None
+    cls = provider_class(connection.provider)
+    meta = connection.auth_metadata or {}
+    previous_login = meta.get("login_account_id")
+    if previous_login is None and not cls.has_targets:
+        previous_login = connection.tokens.platform_account_id  # the account is the login (stored before logins were)
+    # The same login on the same server only renews Stella's access. Revoking the old token then could end the new
+    # one too, where revoking ends the app's whole grant (Google, TikTok). Unknown counts as the same.
+    if not previous_login or (previous_login == login_id and meta.get("instance_url") == instance_url):
+        return None
+    provider: Provider | None = None
+    if cls.revocable:
+        try:
+            provider = provider_for_connection(connection)
+        except ProviderError:
+            provider = None
+    stored = connection.tokens
+    return ReplacedAccess(
+        account_id=stored.platform_account_id or "",
+        label=_account_label(Profile(stored.platform_account_id or "", stored.account_handle, stored.display_name)),
+        tokens=token_set(connection),
+        provider=provider,
+        revocable=cls.revocable,
+    )
+
+
+def _end_replaced_access(
+    replaced: ReplacedAccess | None, connection: SocialConnection, *, user: User
+) -> tuple[str | None, str | None]:
+    """Revoke the replaced access where the platform allows it (best effort) and audit the replacement.
+
+    Returns (a sentence to add to the success message, a warning for the user), either possibly None.
+    """
+    if replaced is None:
+        return None, None
+    label = provider_class(connection.provider).display_name
+    failure: str | None = None
+    if replaced.revocable:
+        failure = (_try_revoke(replaced.provider, replaced.tokens) if replaced.provider
+                   else f"{label} is not set up in Stella any more")
+    outcome = "failed" if failure else ("revoked" if replaced.revocable else "not_supported")
+    record_event("connection.replaced", subject_type="social_connection", subject_id=connection.id,
+                 actor_id=user.id, provider=connection.provider, previous_account_id=replaced.account_id,
+                 revoke=outcome, **({"reason": failure} if failure else {}))
+    if failure:
+        return None, (f"Stella could not revoke its access to the {label} account it replaced ({replaced.label}): "
+                      f"{failure}. Remove Stella in that account's settings to be sure.")
+    if not replaced.revocable:
+        return None, (f"This replaced {replaced.label}. {label} offers no way for Stella to revoke its access "
+                      f"there itself; you can remove Stella in that account's settings.")
+    return f"Stella's access to {replaced.label} was revoked.", None
+
+
+def _try_revoke(provider: Provider, tokens: TokenSet) -> str | None:
+    """Revoke `tokens` at the platform: None when it worked, else why not (safe to show)."""
+    try:
+        provider.revoke(tokens)
+    except ProviderError as exc:
+        exc.scrub([tokens.access_token, tokens.refresh_token or ""])
+        return exc.message
+    return None
 
 
 _SECRETISH = re.compile(r"(?i)(token|secret|password|jwt|verifier|^code$)")

@@ -11,6 +11,7 @@ import stella.providers as registry
 from stella.config import PROVIDER_OPTIONS, Config, get_config, misplaced_option
 from stella.extensions import db
 from stella.models import MastodonApp
+from stella.providers import provider_class as provider_class  # re-exported: services and views import it from here
 from stella.providers.base import ClientCredentials, Provider
 from stella.providers.errors import NotConfiguredError
 from stella.providers.http import HttpClient
@@ -51,11 +52,6 @@ def http_client() -> HttpClient:
 
 def provider_names() -> tuple[str, ...]:
     return tuple(cls.name for cls in registry.PROVIDER_CLASSES)
-
-
-def provider_class(name: str) -> type[Provider]:
-    """The registered class for `name`; KeyError for an unknown one. Looked up at call time so tests can swap it."""
-    return registry.PROVIDERS_BY_NAME[name]
 
 
 def needs_client_credentials(cls: type[Provider]) -> bool:

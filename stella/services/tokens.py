@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 
@@ -15,14 +15,15 @@ from stella.crypto import TokenCipher, TokenDecryptionError, current_cipher
 from stella.extensions import db
 from stella.models import SocialAccountToken, SocialConnection, SocialPost, User
 from stella.models.types import now_utc
-from stella.providers.base import Account, Provider, TokenSet, keep_refresh_token
+from stella.providers.base import Account, Provider, keep_refresh_token
 from stella.providers.errors import AuthExpiredError, ProviderError
-from stella.services.connections import mark_error, provider_for_connection, safe_metadata, token_set
+from stella.services.connections import mark_error, provider_for_connection, store_tokens, token_set
 from stella.services.platforms import provider_class, provider_names
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+RefreshResult = Literal["refreshed", "failed", "deferred"]
 
 # Every encrypted column: (table, primary key, columns). Kept in one place for rotation and the startup check.
 ENCRYPTED_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -80,31 +81,43 @@ def refresh_expiring_tokens(now: datetime) -> RefreshSummary:
         if not provider.can_refresh(token_set(connection)):
             continue  # the banner warns before it matters
         with db.session.begin_nested():
-            outcome = _refresh_one(connection, provider, now=now)
+            outcome = _refresh_locked(connection, provider, now=now, may_defer=True,
+                                      renewed_if_expiring_after=now + provider.refresh_margin)
         getattr(summary, outcome).append(label)
     log.info("token refresh: %s", summary)
     return summary
 
 
-def _refresh_one(connection: SocialConnection, provider: Provider, *, now: datetime) -> str:
-    """Refresh one connection's token; returns "refreshed", "failed" or "deferred"."""
+def _refresh_locked(
+    connection: SocialConnection, provider: Provider, *, now: datetime, may_defer: bool,
+    renewed_if_expiring_after: datetime | None = None, rejected_token: str | None = None,
+) -> RefreshResult:
+    """Refresh one connection's token under its row lock: the one refresh both the job and refresh-on-401 use.
+
+    Once the lock is held and the row re-read, a stored token that expires after `renewed_if_expiring_after`, or
+    that is not the `rejected_token` the platform refused, was renewed by another process meanwhile: it is kept
+    (with rotating refresh tokens a second refresh would spend a dead one). A failure that will not fix itself
+    marks the connection `error`; with `may_defer`, a retryable one while the token still works is left for later.
+    """
     _lock_tokens(connection)
     old = token_set(connection)
-    if old.expires_at and old.expires_at > now + provider.refresh_margin:
+    if renewed_if_expiring_after is not None and old.expires_at and old.expires_at > renewed_if_expiring_after:
         return "refreshed"
+    if rejected_token is not None and old.access_token and old.access_token != rejected_token:
+        return "refreshed"
+    if not provider.can_refresh(old):
+        mark_error(connection, f"{provider.display_name} no longer accepts Stella's access. Click Reconnect.",
+                   now=now, action="connection.refresh_failed")
+        return "failed"
     try:
         fresh = keep_refresh_token(provider.refresh(old), old)
     except ProviderError as exc:
         exc.scrub([old.access_token, old.refresh_token or ""])
-        if exc.retryable and (old.expires_at is None or old.expires_at > now):
+        if may_defer and exc.retryable and (old.expires_at is None or old.expires_at > now):
             log.warning("token refresh for %s deferred: %s", connection.id, type(exc).__name__)
             return "deferred"
-        mark_error(
-            connection,
-            f"{provider.display_name} would not renew Stella's access ({exc.message}). Click Reconnect.",
-            now=now,
-            action="connection.refresh_failed",
-        )
+        mark_error(connection, f"{provider.display_name} would not renew Stella's access ({exc.message}). "
+                   "Click Reconnect.", now=now, action="connection.refresh_failed")
         return "failed"
     store_tokens(connection, fresh)
     return "refreshed"
@@ -116,27 +129,6 @@ def _lock_tokens(connection: SocialConnection) -> None:
         sa.select(SocialAccountToken).where(SocialAccountToken.connection_id == connection.id)
         .with_for_update().execution_options(populate_existing=True)
     )
-
-
-def store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
-    """Save refreshed tokens (a rotated refresh token replaces the old one; `keep_refresh_token` kept it otherwise)."""
-    stored = connection.tokens
-    if stored is None:
-        stored = SocialAccountToken()
-        connection.tokens = stored
-    stored.access_token = tokens.access_token
-    stored.refresh_token = tokens.refresh_token
-    stored.token_expires_at = tokens.expires_at
-    meta = dict(connection.auth_metadata or {})
-    if tokens.scopes:
-        meta["scopes"] = sorted(tokens.scopes)
-    if tokens.refresh_expires_at:
-        meta["refresh_expires_at"] = tokens.refresh_expires_at.isoformat()
-    extra = safe_metadata(tokens.extra)
-    if extra:
-        meta["token_extra"] = {**meta.get("token_extra", {}), **extra}
-    connection.auth_metadata = meta
-    db.session.flush()
 
 
 def refresh_connection(connection: SocialConnection, *, now: datetime, rejected_token: str | None = None) -> bool:
@@ -151,23 +143,7 @@ def refresh_connection(connection: SocialConnection, *, now: datetime, rejected_
     except ProviderError as exc:
         mark_error(connection, exc.message, now=now, action="connection.refresh_failed")
         return False
-    _lock_tokens(connection)
-    old = token_set(connection)
-    if rejected_token is not None and old.access_token and old.access_token != rejected_token:
-        return True
-    if not provider.can_refresh(old):
-        mark_error(connection, f"{provider.display_name} no longer accepts Stella's access. Click Reconnect.",
-                   now=now, action="connection.refresh_failed")
-        return False
-    try:
-        fresh = keep_refresh_token(provider.refresh(old), old)
-    except ProviderError as exc:
-        exc.scrub([old.access_token, old.refresh_token or ""])
-        mark_error(connection, f"{provider.display_name} would not renew Stella's access ({exc.message}). "
-                   "Click Reconnect.", now=now, action="connection.refresh_failed")
-        return False
-    store_tokens(connection, fresh)
-    return True
+    return _refresh_locked(connection, provider, now=now, may_defer=False, rejected_token=rejected_token) == "refreshed"
 
 
 def account_for(connection: SocialConnection) -> Account:

@@ -9,14 +9,17 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
+from typing import Any, cast
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from stella.extensions import db
-from stella.models import User
+from stella.models import AuditLog, User, UserSession
+from stella.models.types import now_utc
 from stella.models.user import ROLES
 from stella.services.audit import record_event
 from stella.services.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
@@ -31,6 +34,10 @@ DEFAULT_ADMIN_EMAIL = "admin@stella.local"
 # Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is not our business and
 # the bootstrap address (`.local`) must pass, which stricter validators refuse.
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+class WrongCurrentPasswordError(ValidationError):
+    """The current password given to confirm a password change is wrong (an attempt at the password)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,21 @@ def change_role(user: User, role: str, *, actor: User | None = None) -> User:
     return user
 
 
-def deactivate_user(user: User, *, actor: User | None = None) -> User:
+def end_sessions(user: User, *, now: datetime) -> int:
+    """Revoke every open server-side session of `user`; return how many.
+
+    Bumping `session_version` already refuses them all; revoking the rows keeps the table truthful.
+    """
+    statement = (
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    result = cast(sa.CursorResult[Any], db.session.execute(statement, execution_options={"synchronize_session": False}))
+    return result.rowcount
+
+
+def deactivate_user(user: User, *, actor: User | None = None, now: datetime | None = None) -> User:
     """Stop `user` signing in and end their open sessions."""
     if not user.is_active:
         return user
@@ -200,6 +221,7 @@ def deactivate_user(user: User, *, actor: User | None = None) -> User:
     user.is_active = False
     # The session id includes this version, so every cookie issued before now stops working.
     user.session_version = (user.session_version or 1) + 1
+    end_sessions(user, now=now or now_utc())
     db.session.flush()
     record_event("user.deactivated", subject_type="user", subject_id=user.id, actor_id=actor.id if actor else None)
     return user
@@ -214,11 +236,14 @@ def reactivate_user(user: User, *, actor: User | None = None) -> User:
     return user
 
 
-def set_password(user: User, new_password: str, *, actor: User | None = None) -> User:
+def set_password(
+    user: User, new_password: str, *, actor: User | None = None, now: datetime | None = None
+) -> User:
     """Replace the password (no check of the old one: for admins and the CLI) and end open sessions."""
     validate_new_password(new_password)
     user.password_hash = generate_password_hash(new_password)
     user.session_version = (user.session_version or 1) + 1
+    end_sessions(user, now=now or now_utc())
     db.session.flush()
     record_event(
         "user.password_set", subject_type="user", subject_id=user.id, actor_id=actor.id if actor else None
@@ -226,10 +251,15 @@ def set_password(user: User, new_password: str, *, actor: User | None = None) ->
     return user
 
 
-def change_password(user: User, *, current_password: str, new_password: str, confirm_password: str) -> User:
-    """The user's own password change: proves the current one first. Other sessions of the user end."""
+def change_password(
+    user: User, *, current_password: str, new_password: str, confirm_password: str, now: datetime | None = None
+) -> User:
+    """The user's own password change: proves the current one first. Every session of the user ends.
+
+    Not throttled: the profile page goes through `services.auth.change_own_password`, which limits guesses.
+    """
     if not current_password or not check_password_hash(user.password_hash, current_password):
-        raise ValidationError("Your current password is not correct.", field="current_password")
+        raise WrongCurrentPasswordError("Your current password is not correct.", field="current_password")
     validate_new_password(new_password, field="new_password")
     if new_password != confirm_password:
         raise ValidationError("The two new passwords do not match.", field="confirm_password")
@@ -237,6 +267,7 @@ def change_password(user: User, *, current_password: str, new_password: str, con
         raise ValidationError("Choose a password different from the current one.", field="new_password")
     user.password_hash = generate_password_hash(new_password)
     user.session_version = (user.session_version or 1) + 1
+    end_sessions(user, now=now or now_utc())
     db.session.flush()
     record_event("user.password_changed", subject_type="user", subject_id=user.id, actor_id=user.id)
     return user
@@ -264,3 +295,18 @@ def bootstrap_admin(email: str | None = None) -> CreatedUser | None:
     if db.session.scalar(sa.select(sa.func.count()).select_from(User)):
         return None
     return create_user(email=email or DEFAULT_ADMIN_EMAIL, role="admin", display_name="Administrator")
+
+
+def uses_generated_password(user: User) -> bool:
+    """True while the user still signs in with the one-time password Stella generated (`make run`'s first admin, or
+    a user an admin added without choosing a password): created with one, and no password set or changed since."""
+    events = db.session.execute(
+        sa.select(AuditLog.action, AuditLog.details).where(
+            AuditLog.subject_type == "user",
+            AuditLog.subject_id == str(user.id),
+            AuditLog.action.in_(("user.created", "user.password_set", "user.password_changed")),
+        )
+    ).all()
+    created = [details for action, details in events if action == "user.created"]
+    replaced = any(action != "user.created" for action, _ in events)
+    return bool(created) and bool(created[0].get("generated_password")) and not replaced

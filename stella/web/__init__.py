@@ -10,9 +10,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from stella.config import get_config
+from stella.config import CONFIG_KEY, get_config
 from stella.extensions import db
 from stella.permissions import ROLE_ABILITIES, Ability, can
+from stella.web.platform_styles import register_platform_styles
+from stella.web.security_headers import register_security_headers
 
 # Each module exposes `bp`; order sets nothing but readability.
 BLUEPRINT_MODULES: tuple[str, ...] = (
@@ -20,15 +22,18 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "stella.web.dashboard.views",
     "stella.web.connections.views",
     "stella.web.posts.views",
+    "stella.web.media.views",
     "stella.web.calendar.views",
     "stella.web.approvals.views",
     "stella.web.analytics.views",
     "stella.web.profile.views",
     "stella.web.admin.views",
+    "stella.web.api_tokens.views",
+    "stella.api",
 )
 
 # Endpoints anyone may reach; every other one needs a signed-in, active user.
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "health"})
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "health", "platform_styles"})
 
 
 def register_web(app: Flask) -> None:
@@ -39,7 +44,9 @@ def register_web(app: Flask) -> None:
     def health() -> tuple[str, int]:
         return "ok", 200
 
+    register_platform_styles(app)
     app.before_request(_require_sign_in)
+    register_security_headers(app, app.extensions[CONFIG_KEY])
     _register_error_handlers(app)
     _register_template_helpers(app)
 

@@ -8,7 +8,7 @@ from stella.services.errors import DomainError
 
 
 class CsrfOnlyForm(FlaskForm):
-    """No fields, only the CSRF token: for buttons that post an action (deactivate, disconnect, ...)."""
+    """No fields, only the CSRF token: for buttons that post an action (connect, deactivate, disconnect, ...)."""
 
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:

@@ -2,6 +2,7 @@
 
 Every click is one a person makes: Connect on Stella, Allow (or Deny) on the platform's consent page, then, where
 the login reaches several accounts, pick one and confirm. Mastodon asks for a server first; Bluesky is a form.
+Connect is a button that posts the CSRF token; a link to the connect URL only shows a page asking first.
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ def connect(page: Any, live: LiveServer, name: str, step: Step) -> None:
             option.check()
             expect(option).to_be_checked()
             page.get_by_role("button", name="Use this account").click()
-    expect(page).to_have_url(re.compile(rf"^{re.escape(live.url)}/connections(#platform-{name})?$"))
-    expect(page.locator(".alert", has_text=f"{display_name} connected as")).to_be_visible()
+    # Back at the top of the page (no jump to the card), so the message saying what happened is in view. The
+    # browser keeps the fragment Meta adds to its redirects (Facebook `#_=_`, Threads `#_`); it names no element.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live.url)}/connections(#_(=_)?)?$"))
+    expect(page.locator(".alert", has_text=f"{display_name} connected as")).to_be_in_viewport()
     expect(card(page, name).get_by_test_id("status")).to_have_text("Connected")
     expect(card(page, name)).to_contain_text(step.shows)
 
@@ -123,6 +126,11 @@ def test_a_marketing_user_connects_all_eleven_platforms_through_the_sandbox(
         expect(card(page, name)).to_contain_text(step.shows)
         expect(card(page, name).get_by_test_id("disconnect")).to_be_visible()
         expect(card(page, name).get_by_test_id("connect")).to_have_count(0)
+    # A card reached from a link (#platform-…) keeps its title clear of the sticky top bar.
+    page.goto(f"{live.url}/connections#platform-google_business")
+    title = card(page, "google_business").locator("h2").bounding_box()
+    topbar = page.locator("header.topbar").bounding_box()
+    assert title and topbar and title["y"] >= topbar["y"] + topbar["height"]
     # The dashboard no longer invites a first connection.
     page.locator("aside.sidebar").get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.get_by_text("Connect your first account")).to_have_count(0)
@@ -137,8 +145,8 @@ def test_denying_on_the_consent_page_says_so_and_leaves_the_platform_unconnected
     card(page, "linkedin").get_by_test_id("connect").click()
     consent(page, live, "linkedin", "Deny")
 
-    expect(page).to_have_url(f"{live.url}/connections#platform-linkedin")
-    expect(page.locator(".alert", has_text="You declined access on LinkedIn")).to_be_visible()
+    expect(page).to_have_url(f"{live.url}/connections")
+    expect(page.locator(".alert", has_text="You declined access on LinkedIn")).to_be_in_viewport()
     expect(card(page, "linkedin").get_by_test_id("status")).to_have_text("Not connected")
     expect(card(page, "linkedin").get_by_test_id("connect")).to_be_visible()
     expect(card(page, "linkedin").get_by_test_id("disconnect")).to_have_count(0)
@@ -149,13 +157,38 @@ def test_denying_on_the_consent_page_says_so_and_leaves_the_platform_unconnected
     connect(page, live, "linkedin", JOURNEY["linkedin"])
 
 
-def test_disconnect_asks_first_then_returns_the_card_to_not_connected(
-    page: Any, live: LiveServer, make_account: Any, sign_in: Any
-) -> None:
+def connected_to_x(page: Any, live: LiveServer, make_account: Any, sign_in: Any) -> None:
+    """A new marketing user who has just connected X, on the Connections page."""
     sign_in(*make_account("marketing"))
     expect(page).to_have_url(f"{live.url}/")
     open_connections(page, live)
     connect(page, live, "x", JOURNEY["x"])
+
+
+def test_a_link_to_reconnect_asks_first_and_says_what_it_replaces(
+    page: Any, live: LiveServer, make_account: Any, sign_in: Any
+) -> None:
+    connected_to_x(page, live, make_account, sign_in)
+
+    # What the Reconnect link in the banner (or any link) leads to: a page that changes nothing by itself.
+    page.goto(f"{live.url}/connections/x/connect")
+    expect(page.locator("h1.page-title")).to_have_text("Reconnect X")
+    expect(page.get_by_test_id("replaces")).to_contain_text(JOURNEY["x"].shows)
+    page.get_by_role("link", name="Cancel").click()
+    expect(card(page, "x").get_by_test_id("status")).to_have_text("Connected")
+
+    page.goto(f"{live.url}/connections/x/connect")
+    page.get_by_test_id("continue").click()
+    consent(page, live, "x", "Allow")
+    expect(page).to_have_url(f"{live.url}/connections")
+    expect(page.locator(".alert", has_text="X connected as")).to_be_in_viewport()
+    expect(card(page, "x").get_by_test_id("status")).to_have_text("Connected")
+
+
+def test_disconnect_asks_first_then_returns_the_card_to_not_connected(
+    page: Any, live: LiveServer, make_account: Any, sign_in: Any
+) -> None:
+    connected_to_x(page, live, make_account, sign_in)
 
     # Dismissing the confirmation keeps the connection.
     page.once("dialog", lambda dialog: dialog.dismiss())

@@ -146,12 +146,42 @@ def test_lockout_message_states_the_full_window_right_after_the_fifth_failure(cl
     assert LOCKED_15 in post_login(client, user.email, DEFAULT_PASSWORD).get_data(as_text=True)
 
 
-def test_account_lockout_applies_from_any_address(client, db, clock):
+def test_account_failures_from_many_addresses_slow_the_account_down_rather_than_lock_it(client, db, clock, now):
     user = make_user("staff")
     db.session.commit()
     for n in range(5):
         post_login(client, user.email, "wrong password!", addr=f"10.0.1.{n}")
-    assert post_login(client, user.email, DEFAULT_PASSWORD, addr="10.9.9.9").status_code == 429
+    # From any address, the next attempt waits a couple of seconds — not 15 minutes for the owner too.
+    refused = post_login(client, user.email, DEFAULT_PASSWORD, addr="10.9.9.9")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "2"
+    assert "Too many failed sign-in attempts. Try again in 2 seconds." in refused.get_data(as_text=True)
+    assert len(attempts(db, email=user.email)) == 5  # the refusal is not an attempt
+    clock.now = now + timedelta(seconds=2)
+    assert post_login(client, user.email, DEFAULT_PASSWORD, addr="10.9.9.9").status_code == 302
+
+
+def test_each_further_account_failure_doubles_the_wait_up_to_two_minutes(client, db, clock, now):
+    user = make_user("staff")
+    db.session.commit()
+    for n in range(5):
+        post_login(client, user.email, "wrong password!", addr=f"10.0.7.{n}")
+    waits = []
+    for n in range(8):
+        # Ask a moment too early (refused, stating the wait), then guess wrong as soon as it is allowed.
+        refused = post_login(client, user.email, "wrong password!", addr=f"10.0.8.{n}")
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["Retry-After"]))
+        clock.now += timedelta(seconds=waits[-1])
+        assert post_login(client, user.email, "wrong password!", addr=f"10.0.8.{n}").status_code == 422
+    assert waits == [2, 4, 8, 16, 32, 64, 120, 120]
+    assert "Try again in 120 seconds." in post_login(client, user.email, "x", addr="10.0.9.1").get_data(as_text=True)
+    # Long after the last failure the owner signs in at once, and the run of failures starts again from zero.
+    clock.now += timedelta(hours=1)
+    assert post_login(client, user.email, DEFAULT_PASSWORD, addr="10.0.9.2").status_code == 302
+    client.post("/logout", environ_base={"REMOTE_ADDR": "10.0.9.2"})
+    for n in range(4):
+        assert post_login(client, user.email, "wrong password!", addr=f"10.0.10.{n}").status_code == 422
+    assert post_login(client, user.email, DEFAULT_PASSWORD, addr="10.0.9.2").status_code == 302
 
 
 def test_five_failures_from_one_address_lock_that_address_for_every_account(client, db, clock):
@@ -166,9 +196,15 @@ def test_five_failures_from_one_address_lock_that_address_for_every_account(clie
 
 
 def test_unknown_emails_are_throttled_like_real_ones(client, db, clock):
-    for n in range(5):
-        post_login(client, "ghost@example.com", "wrong password!", addr=f"10.0.2.{n}")
-    assert LOCKED_15 in post_login(client, "ghost@example.com", "x", addr="10.0.3.1").get_data(as_text=True)
+    real = make_user("staff")
+    db.session.commit()
+    for email in ("ghost@example.com", real.email):
+        for n in range(5):
+            post_login(client, email, "wrong password!", addr=f"10.0.2.{n}")
+        refused = post_login(client, email, "x", addr="10.0.3.1")
+        assert "Try again in 2 seconds." in refused.get_data(as_text=True), email
+        for n in range(5, 10):
+            post_login(client, "someone@example.com", "wrong password!", addr=f"10.0.2.{n}")
 
 
 def test_a_successful_sign_in_resets_the_account_counter(client, db, clock, now):
@@ -194,12 +230,12 @@ def test_a_successful_sign_in_does_not_reset_the_address_counter(client, db, clo
     assert post_login(client, own.email, DEFAULT_PASSWORD, addr="203.0.113.9").status_code == 429
 
 
-def test_failures_older_than_the_window_do_not_count(client, db, clock, now):
+def test_address_failures_older_than_the_window_do_not_count(client, db, clock, now):
     user = make_user("staff")
     db.session.commit()
     for minute in range(5):
         clock.now = now + timedelta(minutes=minute * 4)  # spread over 16 minutes
-        post_login(client, user.email, "wrong password!")
+        post_login(client, f"guess{minute}@example.com", "wrong password!")
     # At now+16 only four failures are inside the last 15 minutes.
     clock.now = now + timedelta(minutes=16)
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
@@ -216,6 +252,121 @@ def test_throttle_limits_come_from_config(app, client, db, clock, monkeypatch):
     post_login(client, user.email, "wrong password!")
     refused = post_login(client, user.email, DEFAULT_PASSWORD)
     assert "Try again in 30 minutes." in refused.get_data(as_text=True)
+
+
+# -- the address behind a proxy --------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def app_with(database_url, tmp_path, db):
+    """Another app with config overrides, on the test's connection so its work is rolled back too."""
+    made = []
+
+    def build(**overrides):
+        application = create_app(make_test_config(database_url, tmp_path).with_overrides(**overrides))
+        with application.app_context():
+            made.append((application, db.engines[None]))
+            db.engines[None] = db_connection
+        return application
+
+    db_connection = db.engines[None]
+    yield build
+    for application, own_engine in made:
+        with application.app_context():
+            db.engines[None] = own_engine
+            own_engine.dispose()
+
+
+def test_x_forwarded_for_is_ignored_without_a_configured_proxy(client, db, clock):
+    for n in range(5):
+        client.post(
+            "/login",
+            data={"email": f"spray{n}@example.com", "password": "wrong password!"},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            environ_base={"REMOTE_ADDR": "203.0.113.7"},
+        )
+    # A forged header neither hides the sprayer's address nor dodges its lock-out.
+    assert {a.remote_addr for a in attempts(db)} == {"203.0.113.7"}
+    blocked = client.post(
+        "/login",
+        data={"email": "spray9@example.com", "password": "x"},
+        headers={"X-Forwarded-For": "198.51.100.99"},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+    assert blocked.status_code == 429
+
+
+def test_x_forwarded_for_from_one_configured_proxy_is_the_client_address(app_with, db, clock):
+    client = app_with(proxy_hops=1).test_client()
+    client.post(
+        "/login",
+        data={"email": "agent@example.com", "password": "wrong password!"},
+        # A client-sent value first, then the one our proxy appended: only the proxy's entry is trusted.
+        headers={"X-Forwarded-For": "192.0.2.1, 198.51.100.23"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert [a.remote_addr for a in attempts(db)] == ["198.51.100.23"]
+
+
+def test_a_negative_proxy_hop_count_is_refused_at_start(database_url, tmp_path):
+    from stella.config import ConfigError
+
+    with pytest.raises(ConfigError, match="STELLA_PROXY_HOPS"):
+        create_app(make_test_config(database_url, tmp_path).with_overrides(proxy_hops=-1))
+
+
+# -- telling the owner about failed attempts -------------------------------------------------------------------
+
+
+def test_the_owner_hears_of_failed_attempts_since_their_last_sign_in_in_their_own_time_zone(
+    client, db, clock, now, flashes
+):
+    user = make_user("staff", timezone="America/New_York")
+    db.session.commit()
+    clock.now = now - timedelta(hours=2)
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    client.post("/logout")
+    flashes()
+    clock.now = now - timedelta(hours=1)
+    post_login(client, user.email, "guess one", addr="198.51.100.4")
+    clock.now = now - timedelta(minutes=30)
+    post_login(client, user.email, "guess two", addr="203.0.113.5")
+
+    clock.now = now
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    # 14:30 UTC on 24 November is 9:30 AM in New York (EST).
+    assert (
+        "warning",
+        "2 failed sign-in attempts on your account since you last signed in, the latest at Nov 24, 2026 9:30 AM EST "
+        "from 203.0.113.5. If that was not you, change your password.",
+    ) in flashes()
+
+    # Told once: the next sign-in has nothing new to report.
+    client.post("/logout")
+    flashes()
+    clock.now = now + timedelta(minutes=5)
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert not [message for category, message in flashes() if category == "warning"]
+
+
+def test_a_single_failed_attempt_is_reported_in_the_singular(client, db, clock, now, flashes):
+    user = make_user("staff")  # never signed in before, time zone UTC
+    db.session.commit()
+    post_login(client, user.email, "typo", addr="10.0.0.1")
+    clock.now = now + timedelta(minutes=1)
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert (
+        "warning",
+        "1 failed sign-in attempt on your account since you last signed in, the latest at Nov 24, 2026 3:00 PM UTC "
+        "from 10.0.0.1. If that was not you, change your password.",
+    ) in flashes()
+
+
+def test_a_clean_sign_in_shows_no_notice(client, db, clock, flashes):
+    user = make_user("staff")
+    db.session.commit()
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert flashes() == []
 
 
 @pytest.mark.parametrize(

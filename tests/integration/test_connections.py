@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs
 
@@ -12,11 +13,13 @@ import responses
 import sqlalchemy as sa
 
 import stella.providers as registry
+from stella import create_app
 from stella.config import CONFIG_KEY
 from stella.models import AuditLog, MastodonApp, OAuthState, SocialAccountToken, SocialConnection
 from stella.providers.http import HttpClient
 from stella.services.platforms import HTTP_CLIENT_KEY
-from tests.factories import make_user
+from tests.conftest import StellaTestClient, make_test_config
+from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.fake_providers import (
     ACCESS,
     APP_PASSWORD,
@@ -27,6 +30,7 @@ from tests.fake_providers import (
     PAGE_TOKEN,
     REFRESH,
     SECRETS,
+    FakeBluesky,
     FakeMastodon,
     callback,
     connect_fully,
@@ -64,7 +68,87 @@ def test_staff_may_view_connections_but_not_connect(client, login, fake, db):
     login("staff")
     assert client.get("/connections").status_code == 200
     assert client.get("/connections/x/connect").status_code == 403
+    assert client.post("/connections/x/connect").status_code == 403
     assert client.post("/connections/x/disconnect").status_code == 403
+
+
+@pytest.fixture()
+def csrf_client(database_url, tmp_path, db):
+    """A client of a second app with CSRF checks on, using the test's connection so its work is rolled back too."""
+    application = create_app(make_test_config(database_url, tmp_path).with_overrides(csrf_enabled=True))
+    application.test_client_class = StellaTestClient
+    connection = db.engines[None]
+    with application.app_context():
+        own_engine = db.engines[None]
+        db.engines[None] = connection
+    yield application.test_client()
+    with application.app_context():
+        db.engines[None] = own_engine
+        own_engine.dispose()
+
+
+def csrf_token_in(html: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def test_a_link_can_neither_start_a_sign_in_nor_replace_a_connection(csrf_client, fake, db):
+    """Before: GET /connections/mastodon/connect?instance=… registered Stella on that server and sent the browser
+    there, so any web page could make a signed-in user connect the attacker's account in place of theirs."""
+    user = make_user("marketing")
+    db.session.add(SocialConnection(
+        user_id=user.id, provider="mastodon", status="connected", auth_metadata={"instance_url": INSTANCE},
+        tokens=SocialAccountToken(access_token=ACCESS, platform_account_id="109",
+                                  account_handle="@harbor@social.example"),
+    ))
+    db.session.commit()
+    token = csrf_token_in(csrf_client.get("/login").get_data(as_text=True))
+    csrf_client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token})
+
+    # The link: only the server form, which says what continuing would replace.
+    response = csrf_client.get("/connections/mastodon/connect", query_string={"instance": "evil.example"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'name="instance"' in page and "evil.example" not in page
+    assert 'method="post"' in page and "This replaces your current FakeDon connection" in page
+    # A forged form (no CSRF token) is refused before anything happens.
+    response = csrf_client.post("/connections/mastodon/connect", data={"instance": "evil.example"})
+    assert response.status_code == 302 and "evil.example" not in response.headers["Location"]
+    assert not fake.calls and FakeMastodon.registrations == 0
+    assert db.session.execute(sa.select(sa.func.count()).select_from(OAuthState)).scalar() == 0
+    assert db.session.execute(sa.select(sa.func.count()).select_from(MastodonApp)).scalar() == 0
+    connection = connection_of(user, "mastodon")
+    assert connection.auth_metadata["instance_url"] == INSTANCE and connection.tokens.access_token == ACCESS
+
+    # The user's own form, with its token, does start it.
+    fake.add(responses.POST, "https://evil.example/api/v1/apps", json={"client_id": "c", "client_secret": "s"})
+    response = csrf_client.post("/connections/mastodon/connect", data={"instance": "evil.example",
+                                                                        "csrf_token": csrf_token_in(page)})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("https://evil.example/oauth/authorize?")
+
+
+def test_get_on_the_connect_url_asks_first_and_changes_nothing(client, login, fake, db):
+    user = login("marketing")
+    connect_fully(client, fake)
+    calls = len(fake.calls)
+    response = client.get("/connections/x/connect")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Continue to FakeNet" in page and 'method="post"' in page
+    assert "This replaces your current FakeNet connection" in page and "@harborvine" in page
+    assert len(fake.calls) == calls
+    assert db.session.execute(sa.select(sa.func.count()).select_from(OAuthState)).scalar() == 1  # the used one
+    assert connection_of(user).status == "connected"
+
+
+def test_connect_buttons_post_with_the_csrf_token_and_form_steps_are_links(client, login, fake, db):
+    login("marketing")
+    page = client.get("/connections").get_data(as_text=True)
+    x_card = page[page.index('id="platform-x"'):]
+    x_card = x_card[:x_card.index('id="platform-', 10)]
+    assert re.search(r'<form method="post" action="/connections/x/connect">\s*<input type="hidden" '
+                     r'name="csrf_token" value="[^"]+">', x_card)
+    assert '<a class="btn btn-sm btn-primary" href="/connections/mastodon/connect"' in page
 
 
 def test_unknown_platform_is_not_found(client, login, fake, db):
@@ -356,7 +440,7 @@ def test_bluesky_connects_with_an_app_password_that_is_never_stored(client, logi
     response = client.post("/connections/bluesky/connect", data={
         "handle": "@harborvine.bsky.social", "app_password": APP_PASSWORD, "service": "https://bsky.social"})
     assert response.status_code == 302
-    assert flashes() == [("success", "Bluesky connected as @harborvine.bsky.social.")]
+    assert flashes() == [("success", "FakeSky connected as @harborvine.bsky.social.")]
     connection = connection_of(user, "bluesky")
     assert connection.status == "connected" and connection.tokens.refresh_token == REFRESH
     assert connection.auth_metadata["did"] == "did:plc:harbor"
@@ -371,7 +455,7 @@ def test_bluesky_wrong_password_shows_a_form_error_and_keeps_the_handle(client, 
         "handle": "harborvine.bsky.social", "app_password": APP_PASSWORD, "service": "https://bsky.social"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Bluesky did not accept that handle and app password" in body
+    assert "FakeSky did not accept that handle and app password" in body
     assert 'value="harborvine.bsky.social"' in body and APP_PASSWORD not in body
     assert connection_of(user, "bluesky") is None
 
@@ -384,6 +468,23 @@ def test_bluesky_refuses_a_private_service_address(app, client, login, fake, db,
     assert response.status_code == 422
     assert "private or local network address" in response.get_data(as_text=True)
     assert not fake.calls and connection_of(user, "bluesky") is None
+
+
+def test_a_service_naming_a_server_stella_will_not_contact_is_said_at_the_service_field(client, login, fake, db,
+                                                                                        monkeypatch):
+    from stella.providers.errors import UnsafeHostError
+
+    def refuse(self, service_url, handle, app_password):
+        raise UnsafeHostError("Bluesky says this account is hosted on 10.0.0.5, a private network address.")
+
+    monkeypatch.setattr(FakeBluesky, "create_session", refuse)
+    user = login("marketing")
+    response = client.post("/connections/bluesky/connect", data={
+        "handle": "harborvine.bsky.social", "app_password": APP_PASSWORD, "service": "https://bsky.social"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "hosted on 10.0.0.5" in body and "did not accept that handle" not in body
+    assert connection_of(user, "bluesky") is None
 
 
 # -- Mastodon -----------------------------------------------------------------------------------------------
@@ -426,12 +527,82 @@ def test_mastodon_registers_once_per_instance_then_connects(client, login, fake,
 def test_mastodon_refuses_unsafe_instances(app, client, login, fake, db, monkeypatch, instance):
     monkeypatch.setitem(app.extensions, HTTP_CLIENT_KEY, HttpClient(allow_private_hosts=False))
     login("marketing")
-    response = client.get("/connections/mastodon/connect", query_string={"instance": instance})
+    response = client.post("/connections/mastodon/connect", data={"instance": instance})
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "https://" in body and ("private or local" in body or "must start with https://" in body)
     assert not fake.calls and FakeMastodon.registrations == 0
     assert db.session.execute(sa.select(sa.func.count()).select_from(OAuthState)).scalar() == 0
+
+
+OTHER = "https://other.example"
+
+
+def connect_mastodon(client, fake, instance: str, *, client_secret: str, access: str):
+    fake.add(responses.POST, f"{instance}/api/v1/apps", json={"client_id": f"{instance}-client",
+                                                                "client_secret": client_secret})
+    query = start(client, "mastodon", instance=instance)
+    token_answer(fake, url=f"{instance}/oauth/token",
+                 body={"access_token": access, "token_type": "Bearer", "scope": "write:statuses profile"})
+    return callback(client, "mastodon", code=CODE, state=query["state"])
+
+
+def move_mastodon_to_another_server(client, fake, flashes, *, revoke_status: int) -> None:
+    """Connected on INSTANCE, the user signs in on OTHER; INSTANCE answers the revoke with `revoke_status`."""
+    connect_mastodon(client, fake, INSTANCE, client_secret=MASTO_SECRET, access=ACCESS)
+    flashes()
+    fake.add(responses.POST, f"{INSTANCE}/oauth/revoke", status=revoke_status)
+    connect_mastodon(client, fake, OTHER, client_secret="other-secret", access="other-access-token")
+
+
+def test_signing_in_on_another_server_revokes_the_replaced_token_at_the_old_one(client, login, fake, db, flashes):
+    user = login("marketing")
+    move_mastodon_to_another_server(client, fake, flashes, revoke_status=200)
+    revoke = next(c.request for c in fake.calls if c.request.url == f"{INSTANCE}/oauth/revoke")
+    form = parse_qs(revoke.body)
+    assert form["token"] == [ACCESS] and form["client_secret"] == [MASTO_SECRET]
+    assert flashes() == [("success", "FakeDon connected as @harbor@other.example. "
+                                     "Stella's access to @harbor@social.example was revoked.")]
+    connection = connection_of(user, "mastodon")
+    assert connection.auth_metadata["instance_url"] == OTHER and connection.tokens.access_token == "other-access-token"
+    audit = db.session.execute(sa.select(AuditLog).filter_by(action="connection.replaced")).scalar_one()
+    assert audit.details["revoke"] == "revoked" and audit.details["previous_account_id"] == "109"
+
+
+def test_a_failed_revoke_of_the_replaced_token_is_said_and_audited(client, login, fake, db, flashes):
+    user = login("marketing")
+    move_mastodon_to_another_server(client, fake, flashes, revoke_status=503)
+    (category, message), (warning_category, warning) = flashes()
+    assert category == "success" and message == "FakeDon connected as @harbor@other.example."
+    assert warning_category == "warning"
+    assert warning.startswith("Stella could not revoke its access to the FakeDon account it replaced "
+                              "(@harbor@social.example)") and ACCESS not in warning
+    assert connection_of(user, "mastodon").auth_metadata["instance_url"] == OTHER
+    audit = db.session.execute(sa.select(AuditLog).filter_by(action="connection.replaced")).scalar_one()
+    assert audit.details["revoke"] == "failed" and audit.details["reason"]
+
+
+def test_reconnecting_the_same_account_revokes_nothing(client, login, fake, db, flashes):
+    """The platform renewed Stella's access; where revoking ends the whole grant it would end the new token too."""
+    login("marketing")
+    connect_fully(client, fake)
+    connect_fully(client, fake)
+    assert not [c for c in fake.calls if c.request.url == f"{FAKE}/oauth/revoke"]
+    assert db.session.execute(sa.select(AuditLog).filter_by(action="connection.replaced")).first() is None
+
+
+def test_a_failed_callback_keeps_its_side_effects(client, login, fake, db):
+    """The state is spent and the error recorded even though connecting failed: the view commits them."""
+    user = login("marketing")
+    connect_fully(client, fake)
+    query = start(client)
+    token_answer(fake, status=400, body={"error": "invalid_grant"})
+    callback(client, code=CODE, state=query["state"])
+    db.session.expire_all()
+    row = db.session.execute(
+        sa.select(OAuthState).filter_by(state_hash=hashlib.sha256(query["state"].encode()).hexdigest())
+    ).scalar_one()
+    assert row.consumed_at is not None and connection_of(user).status == "error"
 
 
 # -- not configured -----------------------------------------------------------------------------------------

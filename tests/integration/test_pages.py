@@ -175,9 +175,8 @@ def test_empty_dashboard_says_what_to_do_next(client, login):
     login("marketing")
     body = html(client.get("/"))
     assert "Connect your first account" in body
-    # No dead end: until the composer exists the page says so, instead of looping through Posts and Calendar.
-    assert "Writing posts in Stella comes in the next release" in body
-    assert 'href="/posts"' not in body.split("No posts yet")[1].split("</section>")[0]
+    # No dead end: the empty state leads straight to the composer.
+    assert 'href="/posts/new"' in body.split("No posts yet")[1].split("</section>")[0]
     assert re.search(r'data-kpi="scheduled_this_week">0<', body)
 
 
@@ -196,10 +195,11 @@ def test_posts_list_shows_chips_badges_campaign_owner_and_local_time(client, log
     assert viewer.timezone in body
     assert "Open house on Elm Street" in body
     assert 'data-platform="facebook"' in body and 'data-platform="linkedin"' in body
-    assert "#1877F2" in body  # Facebook's brand colour on its chip
+    assert "platform-chip-compact platform-facebook" in body  # its brand colour comes from /platforms.css
     assert 'data-status="scheduled"' in body
     assert "Elm Launch" in body and "Olivia Owner" in body
     assert "Nov 24, 2026" in body and "Due 10:00 AM" in body  # 15:00 UTC is 10:00 in New York
+    assert 'title="America/New_York">EST</abbr>' in body  # the zone is named on the row
     assert "3:00 PM" not in body
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from stella.models import AuditLog, User
+from stella.models import AuditLog, LoginAttempt, User
 from tests.factories import DEFAULT_PASSWORD
 
 NEW_PASSWORD = "a fresh passphrase 2026"
@@ -123,3 +126,104 @@ def test_missing_password_fields_are_reported(client, login):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter your current password." in html and "Enter a new password." in html
+
+
+# -- throttling guesses at the current password ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def clock(monkeypatch):
+    """The time the views pass to services (sign-in, session loading, password change); moved with `clock.now`."""
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now = datetime.now(UTC)
+
+    c = Clock()
+    monkeypatch.setattr("stella.web.auth.views.current_time", lambda: c.now)
+    return c
+
+
+def password_attempts(db, user) -> list[bool]:
+    query = sa.select(LoginAttempt.succeeded).where(LoginAttempt.email == user.email).order_by(LoginAttempt.created_at)
+    return list(db.session.scalars(query))
+
+
+def test_wrong_current_passwords_are_throttled_like_sign_in(client, db, login, clock):
+    user = login("staff")
+    start = clock.now
+    for n in range(5):
+        response = change_password(client, current=f"guess number {n}")
+        assert response.status_code == 422, n
+        assert "Your current password is not correct." in response.get_data(as_text=True)
+    # The 6th try is refused even with the right password, and so is every one after it until the wait passes.
+    for _ in range(7):
+        refused = change_password(client)
+        assert refused.status_code == 429
+        assert "Too many failed sign-in attempts. Try again in 15 minutes." in refused.get_data(as_text=True)
+    assert check_password_hash(reload(db, user).password_hash, DEFAULT_PASSWORD)
+    assert password_attempts(db, user) == [True] + [False] * 5  # the sign-in, then the five guesses
+
+    clock.now = start + timedelta(minutes=15, seconds=1)
+    assert change_password(client).status_code == 302
+    assert check_password_hash(reload(db, user).password_hash, NEW_PASSWORD)
+    assert password_attempts(db, user)[-1] is True
+
+
+def test_failed_sign_ins_also_hold_back_the_password_form(app, client, db, login, clock):
+    user = login("staff")
+    attacker = app.test_client()
+    clock.now += timedelta(seconds=1)  # after the sign-in, which ends any earlier run of failures
+    for n in range(5):
+        attacker.post(
+            "/login",
+            data={"email": user.email, "password": "wrong password!"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        )
+    # The account's run of failures counts wherever the guesses were made.
+    refused = change_password(client)
+    assert refused.status_code == 429 and "Try again in 2 seconds." in refused.get_data(as_text=True)
+    clock.now += timedelta(seconds=2)
+    assert change_password(client).status_code == 302
+
+
+# -- the generated password ---------------------------------------------------------------------------------------
+
+
+def sign_in_as_generated_admin(client, db):
+    from stella.services.users import bootstrap_admin
+
+    created = bootstrap_admin("first.admin@example.com")
+    db.session.commit()
+    response = client.post("/login", data={"email": "first.admin@example.com", "password": created.generated_password})
+    assert response.status_code == 302
+    return created
+
+
+def test_the_first_admin_is_nudged_on_every_page_to_replace_the_generated_password(client, db):
+    sign_in_as_generated_admin(client, db)
+    for path in ("/", "/posts", "/calendar", "/connections", "/admin/users"):
+        page = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert 'data-testid="password-nudge"' in page, path
+        assert 'href="/profile#password"' in page
+
+
+def test_the_nudge_goes_once_a_password_of_their_own_is_chosen(client, db):
+    created = sign_in_as_generated_admin(client, db)
+    response = client.post("/profile/password", data={
+        "current_password": created.generated_password, "new_password": "our own long password",
+        "confirm_password": "our own long password"})
+    assert response.status_code == 302
+    assert 'data-testid="password-nudge"' not in client.get("/").get_data(as_text=True)
+
+
+def test_people_who_chose_their_password_are_never_nudged(client, login):
+    login("admin")
+    assert 'data-testid="password-nudge"' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_profile_uses_the_shared_page_header(client, login):
+    login("marketing")
+    page = client.get("/profile").get_data(as_text=True)
+    assert '<h1 class="page-title">Your profile</h1>' in page
+    assert 'href="/profile/api-tokens"' in page

@@ -20,6 +20,7 @@ from tests.factories import DEFAULT_PASSWORD, make_user
 
 PUBLIC = "public"  # reachable without signing in
 SIGNED_IN = "signed in"  # any active user, whatever their role
+BEARER = "bearer token"  # the JSON API: a token, never the session cookie
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,6 @@ ACCESS: dict[str, Access] = {
     "analytics.index": Access(Ability.VIEW),
     "connections.index": Access(Ability.VIEW),
     "connections.connect": Access(Ability.MANAGE_CONNECTIONS),
-    "connections.connect_bluesky": Access(Ability.MANAGE_CONNECTIONS),
     "connections.callback": Access(Ability.MANAGE_CONNECTIONS),
     "connections.select": Access(Ability.MANAGE_CONNECTIONS),
     "connections.disconnect": Access(Ability.MANAGE_CONNECTIONS),
@@ -53,7 +53,27 @@ ACCESS: dict[str, Access] = {
     "admin.change_role": Access(Ability.MANAGE_USERS),
     "admin.deactivate": Access(Ability.MANAGE_USERS),
     "admin.reactivate": Access(Ability.MANAGE_USERS),
+    "api_tokens.index": Access(SIGNED_IN),
+    "api_tokens.create": Access(SIGNED_IN),
+    "api_tokens.revoke": Access(SIGNED_IN),
+    "media.upload": Access(Ability.CREATE_POSTS),
+    "media.from_url": Access(Ability.CREATE_POSTS),
+    "media.thumbnail": Access(Ability.VIEW),
+    "media.public_file": Access(PUBLIC),
+    "platform_styles": Access(PUBLIC),
+    "posts.compose": Access(Ability.CREATE_POSTS),
+    "posts.edit": Access(Ability.CREATE_POSTS),
+    "posts.checks": Access(Ability.CREATE_POSTS),
+    "posts.picker": Access(Ability.CREATE_POSTS),
+    "posts.detail": Access(Ability.VIEW),
+    "posts.delete": Access(Ability.CREATE_POSTS),
 }
+
+# /api/v1 authenticates only `Authorization: Bearer`: a signed-in browser gets 401 like anyone without a token, so the
+# walk below expects 401 there (whoever the visitor is) except on the public document. Roles behind a token are
+# tested in tests/integration/test_api_foundation.py.
+API_BLUEPRINT = "api."
+PUBLIC_API = frozenset({"api.openapi_document"})
 
 VISITORS = ("anonymous", "staff", "marketing", "approver", "admin")
 # Values for URL arguments by name; anything else gets a value from its converter type.
@@ -78,6 +98,8 @@ def _routes(app: Flask) -> list[tuple[Rule, str]]:
 
 
 def _access(endpoint: str) -> Access:
+    if endpoint.startswith(API_BLUEPRINT):
+        return Access(PUBLIC if endpoint in PUBLIC_API else BEARER)
     try:
         return ACCESS[endpoint]
     except KeyError:
@@ -122,7 +144,7 @@ def _to_login(response: Any) -> bool:
 
 
 def test_every_registered_endpoint_is_in_the_access_table(app):
-    registered = {rule.endpoint for rule in app.url_map.iter_rules()}
+    registered = {rule.endpoint for rule in app.url_map.iter_rules() if not rule.endpoint.startswith(API_BLUEPRINT)}
     missing = sorted(registered - ACCESS.keys())
     assert not missing, (
         f"Routes without an access rule: {missing}. Add each to ACCESS in tests/integration/test_route_access.py."
@@ -157,7 +179,10 @@ def test_each_route_lets_in_exactly_the_visitors_the_table_allows(app, client, d
         response = client.open(url, method=method, data={})
         status = response.status_code
         where = f"{method} {url} ({rule.endpoint}, needs {access.needs}) as {visitor}: got {status}"
-        if _allowed(visitor, access.needs):
+        if access.needs == BEARER:
+            if status != 401 or not response.is_json:
+                problems.append(f"{where}, expected a JSON 401 (a session cookie must not reach the API)")
+        elif _allowed(visitor, access.needs):
             if status in (401, 403) or status >= 500 or (access.needs != PUBLIC and _to_login(response)):
                 problems.append(f"{where}, expected to be let in")
         elif visitor == "anonymous":

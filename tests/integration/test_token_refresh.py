@@ -251,7 +251,7 @@ def test_startup_refuses_a_key_that_cannot_decrypt_the_stored_tokens(tmp_path: P
 def test_a_token_another_worker_already_refreshed_is_used_without_refreshing_again(db, fake, now):
     """With rotating refresh tokens a second refresh would use a dead refresh token and break the connection."""
     from stella.providers.base import TokenSet
-    from stella.services.tokens import store_tokens
+    from stella.services.connections import store_tokens
 
     connection = make_connection(make_user(), expires_at=now + timedelta(hours=1))
     seen: list[str] = []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import responses
@@ -18,7 +21,7 @@ from stella.providers.bluesky import (
     pds_from_did_doc,
     record_key,
 )
-from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
+from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError, UnsafeHostError
 from stella.providers.http import HttpClient
 
 NOW = datetime(2026, 3, 2, 15, 30, 0, 123000, tzinfo=UTC)
@@ -53,6 +56,20 @@ SESSION = {
 }
 
 
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call to the service or the PDS is checked: here a name resolves to a public address, an IP to itself."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            address = "93.184.216.34"
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture()
 def provider() -> BlueskyProvider:
     return BlueskyProvider(ClientCredentials("cid", "csecret"), HttpClient(), clock=lambda: NOW)
@@ -83,6 +100,66 @@ def test_create_session_posts_identifier_and_app_password_and_reads_pds_from_did
     assert tokens.extra["did"] == DID
     assert tokens.extra["pds_url"] == PDS
     assert tokens.extra["service_url"] == SERVICE
+
+
+def session_naming(pds: str) -> dict[str, object]:
+    doc = {**DID_DOC, "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": pds}]}
+    return {**SESSION, "didDoc": doc}
+
+
+@pytest.mark.parametrize("pds", ["http://127.0.0.1:2583", "https://10.0.0.5", "https://[::ffff:10.0.0.5]",
+                                 "https://100.100.100.200", "https://[fd00::5", "ftp://pds.example"])
+@responses.activate
+def test_create_session_refuses_a_did_doc_naming_a_private_or_malformed_pds(provider: BlueskyProvider, pds) -> None:
+    responses.post(f"{SERVICE}/xrpc/com.atproto.server.createSession", json=session_naming(pds))
+    with pytest.raises(UnsafeHostError) as caught:
+        provider.create_session(SERVICE, "harborvine.bsky.social", "abcd-efgh-ijkl-mnop")
+    assert caught.value.message.startswith(f"Bluesky says this account is hosted on {pds}: ")
+    assert ACCESS not in caught.value.message and REFRESH not in caught.value.message
+    assert len(responses.calls) == 1  # only createSession: no token ever went to the PDS it named
+
+
+@responses.activate
+def test_create_session_keeps_the_did_doc_pds_normalised(provider: BlueskyProvider) -> None:
+    responses.post(f"{SERVICE}/xrpc/com.atproto.server.createSession",
+                   json=session_naming("https://Morel.US-East.host.bsky.network/"))
+    tokens = provider.create_session(SERVICE, "harborvine.bsky.social", "abcd-efgh-ijkl-mnop")
+    assert tokens.extra["pds_url"] == PDS
+
+
+@pytest.mark.parametrize("pds", ["https://10.0.0.5", "http://pds.example", "https://pds.example:99999"])
+@responses.activate
+def test_a_stored_pds_that_fails_the_guard_is_never_sent_a_token(provider: BlueskyProvider, pds) -> None:
+    tokens = TokenSet(access_token=ACCESS, refresh_token=REFRESH, extra={"did": DID, "pds_url": pds})
+    with pytest.raises(UnsafeHostError):
+        provider.fetch_profile(tokens)
+    with pytest.raises(UnsafeHostError):
+        provider.refresh(tokens)
+    with pytest.raises(UnsafeHostError):
+        provider.publish(Account(access_token=ACCESS, platform_account_id=DID, metadata={"did": DID, "pds_url": pds}),
+                         OutboundPost(text="Hi", idempotency_key="k"))
+    assert not responses.calls
+
+
+@responses.activate
+def test_refresh_does_not_follow_a_did_doc_to_a_private_pds_and_keeps_the_rotated_tokens(
+    provider: BlueskyProvider,
+) -> None:
+    new_access, new_refresh = jwt(NOW + timedelta(hours=4), "a2"), jwt(NOW + timedelta(days=91), "r2")
+    moved = {**session_naming("https://169.254.169.254"), "accessJwt": new_access, "refreshJwt": new_refresh}
+    responses.post(f"{XRPC}/com.atproto.server.refreshSession", json=moved)
+    fresh = provider.refresh(TokenSet(access_token=ACCESS, refresh_token=REFRESH,
+                                      extra={"did": DID, "pds_url": PDS, "service_url": SERVICE}))
+    assert fresh.access_token == new_access and fresh.refresh_token == new_refresh
+    assert fresh.extra["pds_url"] == PDS
+
+
+@responses.activate
+def test_refresh_follows_a_did_doc_to_a_new_public_pds(provider: BlueskyProvider) -> None:
+    responses.post(f"{XRPC}/com.atproto.server.refreshSession", json=session_naming("https://pds.harborvine.example"))
+    fresh = provider.refresh(TokenSet(access_token=ACCESS, refresh_token=REFRESH,
+                                      extra={"did": DID, "pds_url": PDS, "service_url": SERVICE}))
+    assert fresh.extra["pds_url"] == "https://pds.harborvine.example"
 
 
 @responses.activate

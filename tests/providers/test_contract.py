@@ -15,7 +15,15 @@ import requests
 
 import stella.providers as registry
 from stella.platforms import PLATFORMS
-from stella.providers.base import ClientCredentials, OutboundPost, PlatformRules, Provider, TokenSet
+from stella.providers.base import (
+    POST_FORMATS,
+    Capabilities,
+    ClientCredentials,
+    OutboundPost,
+    PlatformRules,
+    Provider,
+    TokenSet,
+)
 from stella.providers.errors import ProviderError, RateLimitedError, TransientError
 from stella.providers.http import HttpClient
 from stella.providers.rules import validate
@@ -94,6 +102,76 @@ def test_server_errors_and_rate_limits_become_retryable_typed_errors(cls: type[P
     limited = provider.classify_error(answer(429, {"error": "slow down"}, {"Retry-After": "30"}))
     assert isinstance(limited, RateLimitedError) and limited.retryable
     assert isinstance(provider.classify_error(answer(500)), ProviderError)
+
+
+# -- capabilities ---------------------------------------------------------------------------------------------
+
+# What each platform offers to publish (the composer is built on these): pinned here so a change is a decision.
+EXPECTED_PUBLISHING: dict[str, tuple[tuple[str, ...], bool]] = {
+    # name: (formats, supports_threads)
+    "instagram": (("image", "carousel", "reel", "story"), False),
+    "facebook": (("post",), False),  # Page posts
+    "linkedin": (("post",), False),  # on the member's profile or an organization page (target_kinds)
+    "x": (("post",), True),
+    "tiktok": (("video", "carousel"), False),  # a video, or a photo post
+    "youtube": (("video", "short"), False),
+    "threads": (("post", "carousel"), True),
+    "pinterest": (("pin",), False),
+    "bluesky": (("post",), True),
+    "mastodon": (("post",), True),
+    "google_business": (("update", "offer", "event"), False),
+}
+# Formats a post without any photo or video can take.
+TEXT_FORMATS = {"post", "update", "offer", "event"}
+
+
+def overrides(cls: type[Provider], method: str) -> bool:
+    return getattr(cls, method) is not getattr(Provider, method)
+
+
+@pytest.mark.parametrize("cls", registry.PROVIDER_CLASSES, ids=lambda c: c.name)
+def test_each_provider_declares_what_it_publishes_as_the_composer_needs_it(cls: type[Provider]):
+    caps = cls.capabilities
+    assert isinstance(caps, Capabilities) and caps.formats, f"{cls.name} declares no formats"
+    assert set(caps.formats) <= set(POST_FORMATS) and len(set(caps.formats)) == len(caps.formats)
+    assert (caps.formats, caps.supports_threads) == EXPECTED_PUBLISHING[cls.name]
+    if not TEXT_FORMATS & set(caps.formats):
+        assert cls.rules.requires_media, f"{cls.name} takes no text-only format, so its rules must require media"
+    if caps.supports_alt_text:
+        assert cls.rules.max_images > 0, f"{cls.name} declares alt text but takes no image"
+    assert cls.tagline, "the Connections page shows what Stella publishes there"
+
+
+@pytest.mark.parametrize("cls", registry.PROVIDER_CLASSES, ids=lambda c: c.name)
+def test_each_provider_declares_how_it_connects_consistently_with_what_it_implements(cls: type[Provider]):
+    has_revoke_endpoint = bool(cls.revoke_url) or overrides(cls, "revoke")
+    assert cls.revocable == has_revoke_endpoint, (
+        f"{cls.name}: revocable must be True exactly when it has a revoke URL or its own revoke()")
+    assert cls.needs_instance == overrides(cls, "register_app"), (
+        f"{cls.name}: needs_instance must be True exactly when it implements register_app()")
+    app_password = cls.auth_style == "app_password"
+    assert app_password == overrides(cls, "create_session"), (
+        f"{cls.name}: an app-password platform implements create_session(), and only it")
+    assert app_password == bool(cls.default_service_url) == bool(cls.app_password_location)
+    assert cls.has_targets == overrides(cls, "list_targets") == bool(cls.capabilities.target_kinds), (
+        f"{cls.name}: has_targets, list_targets() and capabilities.target_kinds must agree")
+    if app_password:
+        assert not cls.needs_instance and not cls.has_targets
+
+
+@pytest.mark.parametrize("cls", registry.PROVIDER_CLASSES, ids=lambda c: c.name)
+def test_hooks_a_platform_does_not_declare_say_so_clearly(cls: type[Provider]):
+    provider = cls(ClientCredentials("client-123", "secret-456", instance_url="https://mastodon.example"),
+                   HttpClient())
+    if not cls.needs_instance:
+        with pytest.raises(NotImplementedError, match=f"{re.escape(cls.display_name)} has no per-server app"):
+            provider.register_app("https://mastodon.example", "https://stella.example/callback")
+    if cls.auth_style != "app_password":
+        with pytest.raises(NotImplementedError, match="does not sign in with an app password"):
+            provider.create_session("https://bsky.social", "someone", "xxxx-xxxx-xxxx-xxxx")
+    if not cls.revocable:
+        with pytest.raises(NotImplementedError, match="offers no way to revoke"):
+            provider.revoke(TokenSet(access_token="token"))
 
 
 def test_a_token_set_never_prints_its_tokens():

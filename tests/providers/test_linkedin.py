@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +14,7 @@ import responses
 from responses import matchers
 
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, Profile, TokenSet
-from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
+from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError, UnsafeHostError
 from stella.providers.http import HttpClient
 from stella.providers.linkedin import LINKEDIN_VERSION, PAGE_SCOPES, LinkedInProvider, escape_little_text
 
@@ -28,6 +31,21 @@ ORG_ACCOUNT = Account(access_token=ACCESS, platform_account_id=ORG, metadata={"a
 # What a Page-posting deployment (a Community Management app) sets in STELLA_LINKEDIN_SCOPES.
 PAGE_OPTIONS = {"scopes": "r_basicprofile w_member_social w_organization_social rw_organization_admin "
                           "r_organization_social"}
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upload URLs named by the API are checked like any URL handed to Stella: a name resolves to a public
+    address here, an IP literal to itself."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            address = "93.184.216.34"
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -396,3 +414,13 @@ def test_no_token_in_error_messages(provider: LinkedInProvider) -> None:
     with pytest.raises(RejectedError) as info:
         provider.publish(MEMBER_ACCOUNT, OutboundPost(text="x"))
     assert ACCESS not in str(info.value)
+
+
+@responses.activate
+def test_an_upload_url_naming_a_private_address_is_never_sent_the_token(provider: LinkedInProvider) -> None:
+    responses.post("https://api.linkedin.com/rest/images?action=initializeUpload", json={"value": {
+        "uploadUrl": "https://100.100.100.200/latest/meta-data/", "image": "urn:li:image:C4E10AQFoyyAjHPMQuQ1"}})
+    media = (MediaItem(url="https://cdn/a.jpg", kind="image", mime_type="image/jpeg", data=b"A"),)
+    with pytest.raises(UnsafeHostError, match="private or local"):
+        provider.publish(MEMBER_ACCOUNT, OutboundPost(text="Tour", media=media))
+    assert len(responses.calls) == 1

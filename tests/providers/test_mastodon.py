@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +14,7 @@ import responses
 from responses import matchers
 
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, TokenSet
-from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
+from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError, UnsafeHostError
 from stella.providers.http import HttpClient
 from stella.providers.mastodon import MastodonProvider
 
@@ -49,6 +52,24 @@ def status(status_id: str = STATUS_ID, url: str | None = STATUS_URL) -> dict[str
         "uri": f"https://mastodon.example/users/harborvine/statuses/{status_id}", "url": url,
         "replies_count": 0, "reblogs_count": 0, "favourites_count": 0, "content": "<p>Hi</p>",
     }
+
+
+RESOLVED: dict[str, str] = {}  # host -> address, for tests that make the instance resolve somewhere else
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call to the instance is checked: a name resolves to a public address (unless RESOLVED says otherwise)."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            address = RESOLVED.get(host, "93.184.216.34")
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    RESOLVED.clear()
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -288,3 +309,31 @@ def test_rules_count_urls_as_23_and_allow_one_video() -> None:
     rules = MastodonProvider.rules
     assert rules.max_chars == 500 and rules.url_length == 23
     assert rules.max_images == 4 and rules.max_videos == 1 and not rules.mixed_media
+
+
+# -- the instance is checked on every call ------------------------------------------------------------------
+
+
+@responses.activate
+def test_an_instance_that_now_resolves_to_a_private_address_is_never_sent_the_token(provider: MastodonProvider) -> None:
+    RESOLVED["mastodon.example"] = "10.0.0.5"  # it passed the check at connect time; DNS changed since
+    responses.post(f"{INSTANCE}/api/v1/statuses", json=status())
+    with pytest.raises(UnsafeHostError, match="private or local network address"):
+        provider.publish(account(), OutboundPost(text="Hi", idempotency_key="k"))
+    with pytest.raises(UnsafeHostError):
+        provider.fetch_profile(TokenSet(access_token=TOKEN))
+    with pytest.raises(UnsafeHostError):
+        provider.exchange_code(code="c0de", redirect_uri=REDIRECT)
+    assert not responses.calls
+
+
+@pytest.mark.parametrize("instance", ["https://[2001:db8::1", "https://mastodon.example]", "http://mastodon.example",
+                                      "https://mastodon.example:0x50"])
+@responses.activate
+def test_a_malformed_or_plain_http_instance_is_refused_not_a_crash(instance: str) -> None:
+    provider = MastodonProvider(ClientCredentials("cid", "cs", instance_url=instance), HttpClient())
+    with pytest.raises(UnsafeHostError):
+        provider.register_app(instance, REDIRECT)
+    with pytest.raises(UnsafeHostError):
+        provider.fetch_profile(TokenSet(access_token=TOKEN))
+    assert not responses.calls

@@ -6,15 +6,18 @@ Bodies follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.m
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, Profile, TokenSet
-from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
+from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError, UnsafeHostError
 from stella.providers.http import HttpClient
 from stella.providers.pinterest import PinterestProvider
 
@@ -36,6 +39,21 @@ TOKEN_BODY = {
     "refresh_token_expires_at": 1777000000,
     "scope": "boards:read,pins:read,pins:write,user_accounts:read",
 }
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upload URLs named by the API are checked like any URL handed to Stella: a name resolves to a public
+    address here, an IP literal to itself."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            address = "93.184.216.34"
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -339,3 +357,15 @@ def test_board_validation_error_keeps_pinterests_message(provider: PinterestProv
     with pytest.raises(RejectedError, match="does not match"):
         provider.publish(account(default_board_id="abc"),
                          OutboundPost(text="x", media=(MediaItem(url="https://x/a.jpg", kind="image"),)))
+
+
+@responses.activate
+def test_a_video_upload_url_naming_a_private_address_is_never_sent_the_video(provider: PinterestProvider) -> None:
+    responses.post(f"{API}/media", status=201, json={
+        "media_id": "12345", "media_type": "video", "upload_url": "https://[2002:a9fe:a9fe::]/",
+        "upload_parameters": {"key": "uploads/12345.mp4"}})
+    post = OutboundPost(text="Walkthrough", title="Video tour",
+                        media=(MediaItem(url="https://x/tour.mp4", kind="video", mime_type="video/mp4", data=b"mp4"),))
+    with pytest.raises(UnsafeHostError, match="private or local"):
+        provider.publish(account(), post)
+    assert len(responses.calls) == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,6 +22,7 @@ from stella.providers.errors import (
     RejectedError,
     TransientError,
     UnknownOutcomeError,
+    UnsafeHostError,
 )
 from stella.providers.http import HttpClient
 from stella.providers.tiktok import TikTokProvider, chunk_plan, chunk_ranges
@@ -44,6 +48,21 @@ CREATOR_INFO = {
     "error": {"code": "ok", "message": "", "log_id": "202210112248442CB9319E1FB30C1073F3"},
 }
 OK = {"code": "ok", "message": "", "log_id": "202210112248442CB9319E1FB30C1073F4"}
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upload URLs named by the API are checked like any URL handed to Stella: a name resolves to a public
+    address here, an IP literal to itself."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            address = "93.184.216.34"
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -376,3 +395,15 @@ def test_a_refresh_refused_in_the_api_envelope_reads_as_a_sentence(provider: Tik
         provider.refresh(TokenSet(access_token="a", refresh_token="r-token"))
     assert "refresh token revoked" in exc.value.message
     assert "log_id" not in exc.value.message and "L42" not in exc.value.message
+
+
+@responses.activate
+def test_an_upload_url_naming_a_private_address_is_never_sent_the_video(provider: TikTokProvider) -> None:
+    responses.post("https://open.tiktokapis.com/v2/post/publish/creator_info/query/", json=CREATOR_INFO)
+    responses.post("https://open.tiktokapis.com/v2/post/publish/video/init/", json={"data": {
+        "publish_id": "v_pub_file~v2-1.9", "upload_url": "https://[64:ff9b::a00:5]/video/?upload_id=1"},
+        "error": OK})
+    video = MediaItem(url="https://cdn/tour.mp4", kind="video", mime_type="video/mp4", data=b"v" * 10)
+    with pytest.raises(UnsafeHostError, match="private or local"):
+        provider.publish(ACCOUNT, OutboundPost(text="Tour", media=(video,), options=PUBLIC))
+    assert len(responses.calls) == 2  # creator info and init; no upload

@@ -5,8 +5,11 @@ Bodies follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.m
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,7 +17,7 @@ import requests
 import responses
 
 from stella.providers.base import Account, ClientCredentials, MediaItem, OutboundPost, TokenSet
-from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError
+from stella.providers.errors import AuthExpiredError, RateLimitedError, RejectedError, TransientError, UnsafeHostError
 from stella.providers.http import HttpClient
 from stella.providers.youtube import UPLOAD_URL, YouTubeProvider
 
@@ -50,6 +53,21 @@ QUOTA_ERROR = {
                     "domain": "youtube.quota", "reason": "quotaExceeded"}],
     }
 }
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upload URLs named by the API are checked like any URL handed to Stella: a name resolves to a public
+    address here, an IP literal to itself."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            address = "93.184.216.34"
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -319,3 +337,14 @@ def test_server_errors_are_transient(provider: YouTubeProvider) -> None:
                                                           "status": "UNAVAILABLE"}})
     with pytest.raises(TransientError):
         provider.check_publish(account(), {"video_id": "x"})
+
+
+@pytest.mark.parametrize("location", ["https://169.254.169.254/upload", "http://www.googleapis.com/upload/x",
+                                      "https://[::ffff:10.0.0.1]/upload", "/upload/youtube/v3/videos?upload_id=1"])
+@responses.activate
+def test_an_upload_session_address_that_fails_the_guard_is_never_sent_the_video(provider: YouTubeProvider,
+                                                                                location: str) -> None:
+    responses.post(UPLOAD_URL, status=200, headers={"Location": location})
+    with pytest.raises(UnsafeHostError):
+        provider.publish(account(), video_post())
+    assert len(responses.calls) == 1  # the session was opened; nothing went to the address it named

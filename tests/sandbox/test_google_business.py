@@ -163,7 +163,7 @@ def test_round_trip_with_the_real_adapter(sandbox_server) -> None:
         "Harbor & Vine Realty — Waterfront Office", "Harbor & Vine Realty — Beacon Hill"]
     tokens, chosen = provider.apply_target(tokens, targets[0])
     assert chosen.platform_account_id == PARENT
-    assert chosen.avatar_url and "profile" in chosen.avatar_url
+    assert chosen.avatar_url == f"{sandbox_server.url}/_sandbox/avatars/google_business/waterfront-office.svg"
     assert chosen.metadata["location_name"] == "locations/6214387701928374650"
 
     account = Account(access_token=tokens.access_token, platform_account_id=chosen.platform_account_id,

@@ -402,7 +402,7 @@ def test_stella_connects_a_page_with_the_scopes_override_and_publishes_as_it(
     config = app.extensions[CONFIG_KEY]
     monkeypatch.setitem(app.extensions, CONFIG_KEY, config.with_overrides(provider_options={"linkedin": PAGE_OPTIONS}))
     user = login("marketing")
-    response = client.get("/connections/linkedin/connect")
+    response = client.post("/connections/linkedin/connect")
     consent_url = response.headers["Location"]
     assert parse_qs(urlsplit(consent_url).query)["scope"] == [SCOPES]
     decision = requests.post(consent_url, data={"decision": "allow"}, allow_redirects=False, timeout=10)

@@ -137,7 +137,7 @@ def test_the_scopes_override_reaches_the_authorization_url(app: Flask, configure
                                                            login: Any) -> None:
     configured({"linkedin": {"scopes": PAGE}})
     login("marketing")
-    response = client.get("/connections/linkedin/connect")
+    response = client.post("/connections/linkedin/connect")
     assert response.status_code == 302
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["scope"] == [PAGE] and query["client_id"] == ["li-client"]
@@ -147,7 +147,7 @@ def test_without_an_override_the_platform_defaults_are_sent(app: Flask, configur
                                                             login: Any) -> None:
     configured({})
     login("marketing")
-    query = parse_qs(urlsplit(client.get("/connections/linkedin/connect").headers["Location"]).query)
+    query = parse_qs(urlsplit(client.post("/connections/linkedin/connect").headers["Location"]).query)
     assert query["scope"] == ["openid profile w_member_social"]
 
 
@@ -169,7 +169,7 @@ def test_the_facebook_login_config_id_reaches_the_dialog_url(app: Flask, configu
                                                              login: Any) -> None:
     configured({"facebook": {"login_config_id": "1093847561029384"}})
     login("marketing")
-    query = parse_qs(urlsplit(client.get("/connections/facebook/connect").headers["Location"]).query)
+    query = parse_qs(urlsplit(client.post("/connections/facebook/connect").headers["Location"]).query)
     assert query["config_id"] == ["1093847561029384"] and "scope" not in query
     assert query["client_id"] == ["fb-app"]
 
@@ -185,3 +185,21 @@ def test_only_the_config_module_reads_the_environment():
         if path.name != "config.py" and re.search(r"\bos\.(environ|getenv)\b|\bgetenv\(", path.read_text())
     ]
     assert readers == [], f"read settings through stella.config.Config instead: {readers}"
+
+
+# -- the reverse proxy ---------------------------------------------------------------------------------------------
+
+
+def test_no_proxy_is_trusted_unless_configured(tmp_path: Path) -> None:
+    assert config_from(tmp_path).proxy_hops == 0
+    assert config_from(tmp_path, STELLA_PROXY_HOPS="").proxy_hops == 0
+
+
+def test_the_proxy_hop_count_is_read_as_a_whole_number(tmp_path: Path) -> None:
+    assert config_from(tmp_path, STELLA_PROXY_HOPS=" 2 ").proxy_hops == 2
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "1.5"])
+def test_a_proxy_hop_count_that_is_not_a_whole_number_stops_start_up_with_a_sentence(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigError, match="STELLA_PROXY_HOPS must be a whole number"):
+        config_from(tmp_path, STELLA_PROXY_HOPS=raw)

@@ -251,3 +251,12 @@ def test_a_token_endpoint_error_in_an_api_envelope_shows_its_message_not_the_raw
     error = provider.classify_token_error(response)
     assert "refresh token revoked" in error.message
     assert "L123" not in error.message and "{" not in error.message
+
+
+def test_a_bare_personal_api_token_in_a_log_line_is_redacted():
+    from stella.logging_setup import redact
+    from stella.services.api_tokens import TOKEN_PREFIX
+
+    token = TOKEN_PREFIX + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
+    line = redact(f"client pasted {token} into the notes")
+    assert token not in line and "[redacted]" in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from stella.providers.base import MediaItem, OutboundPost, PlatformRules
@@ -63,6 +65,8 @@ def codes(problems: list[Problem]) -> list[str]:
         ("\r\n", 1),
         ("\u1100\u1161\u11A8", 1),  # Hangul jamo L V T
         ("a\u200Db", 2),  # ZWJ between letters does not join them
+        ("\u0915\u094D\u0937", 1),  # Devanagari KSSA: a conjunct is one cluster since Unicode 15.1 (rule GB9c)
+        ("\U0001F9D1\u200D\U0001F9D1\u200D\U0001F9D2", 1),  # a family emoji newer than Unicode 15.0
     ],
 )
 def test_graphemes_count_user_perceived_characters(text: str, expected: int) -> None:
@@ -142,6 +146,33 @@ def test_x_weighted_counts_every_url_as_23() -> None:
     assert count_x_weighted(f"See {long_url}") == 4 + 23
     assert count_x_weighted("Visit harborvine.com today") == len("Visit ") + 23 + len(" today")
     assert count_x_weighted("http://a.co") == 23
+
+
+def test_x_weighted_honours_another_link_length() -> None:
+    assert count_x_weighted("Hi http://test.co", url_length=30) == 3 + 30
+
+
+def test_x_weighted_survives_a_lone_surrogate() -> None:
+    # JSON can carry one ("\ud800"); it weighs 2, as U+FFFD does, rather than breaking the counter.
+    assert count_x_weighted("a\ud800b") == 4
+
+
+def test_x_weighted_stays_fast_on_host_like_junk() -> None:
+    # twitter-text's link pattern alone takes about 30 s on this; its dots are counted as plain characters instead.
+    started = time.perf_counter()
+    assert count_x_weighted("a." * 2000) == 4000
+    assert count_x_weighted(("a-" * 15 + "a.") * 8 + " x") == 256 + 2
+    assert time.perf_counter() - started < 5
+
+
+def test_x_weighted_still_counts_long_real_links_as_23() -> None:
+    maps = (
+        "https://www.google.com/maps/place/Harbor+%26+Vine+Realty/@40.7127753,-74.0059728,17z/data="
+        + "!3m1!4b1!4m6!3m5!1s0x89c25a316e5b7c5d:0x2c5b8c5e4a6b7c8d!8m2!3d40.7127753!4d-74.0059728" * 8
+    )
+    assert count_x_weighted(f"Tour {maps} today") == len("Tour ") + 23 + len(" today")
+    slug = "https://harborvine.example.com/listings/" + "lakeside-cottage-" * 20 + "v1.2.3.final.html"
+    assert count_x_weighted(slug) == 23
 
 
 def test_x_weighted_normalises_to_nfc_first() -> None:

@@ -1,8 +1,9 @@
 """What the two Google stand-ins (YouTube, Google Business Profile) share: Google's error envelope, its answers to a
 bad access token, and fault answers built from each API's own messages.
 
-Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §1.5 and §5.5. The Google sign-in
-itself is served by youtube.py (the OAuth hosts can belong to one sandbox platform only).
+Rules follow https://developers.google.com/youtube/v3/docs/errors (YouTube's `errors[].reason`) and Google's error
+model https://cloud.google.com/apis/design/errors (`status` strings, used by the Business Profile APIs). The Google
+sign-in itself is served by youtube.py (the OAuth hosts can belong to one sandbox platform only).
 """
 
 from __future__ import annotations

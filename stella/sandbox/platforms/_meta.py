@@ -1,9 +1,16 @@
 """What the Meta stand-ins (Facebook, Instagram, Threads) share: the Graph error envelope, the checks of an app's
 credentials and of an access token, Graph request parsing, and the publishing containers' life cycle.
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("§"): §1.5 error envelope
-(`{"error": {message, type, code, error_subcode, fbtrace_id}}`, HTTP 400 for OAuthException), §1.1/§3.1 app
-credentials as parameters (never HTTP Basic), §1.2/§3.2 containers.
+Rules follow Meta's documentation, cited below by the names in brackets:
+- [Graph errors] https://developers.facebook.com/docs/graph-api/guides/error-handling: the envelope
+  `{"error": {message, type, code, error_subcode, fbtrace_id}}`, HTTP 400 for OAuthException.
+- [Manual login flow] https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow and
+  [Threads tokens] https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions:
+  app credentials as parameters, never HTTP Basic.
+- [IG Container] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container
+  and [Threads posts] https://developers.facebook.com/docs/threads/posts: containers.
+- [IG Media Publish] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
+  and [Threads overview] https://developers.facebook.com/docs/threads/overview: daily publishing limits.
 """
 
 from __future__ import annotations
@@ -20,11 +27,11 @@ from flask import Response, request
 from stella.sandbox import core, oauth
 from stella.sandbox.store import Client, Code, Token
 
-CONTAINER_LIFETIME = timedelta(hours=24)  # §1.3, §3.2: an unpublished container expires after 24 h
+CONTAINER_LIFETIME = timedelta(hours=24)  # [IG Container] EXPIRED: an unpublished container expires after 24 h
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-# -- the Graph error envelope (§1.5) ---------------------------------------------------------------------------
+# -- the Graph error envelope ([Graph errors]) -----------------------------------------------------------------
 
 
 def graph_error(
@@ -90,7 +97,7 @@ def app_client(values: Mapping[str, str], platforms: str | Iterable[str]) -> Cli
 
 
 def redeem_code(client: Client, value: str, redirect_uri: str | None) -> Code | Response:
-    """The authorization code `client` exchanges, used up now, or Graph's answer (§1.1, §3.1: subcodes 36007-36010)."""
+    """The authorization code `client` exchanges, used up now, or Graph's answer (subcodes 36007-36010, modelled)."""
     code, reason = core.store().consume_code(client.platform, value, now=core.now())
     if code is None:
         return graph_error("Invalid verification code format.", 100, subcode=36010)
@@ -152,7 +159,7 @@ def pick(node: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return {key: node[key] for key in fields if key in node and node[key] is not None}
 
 
-# -- publishing containers (§1.2, §3.2) ---------------------------------------------------------------------
+# -- publishing containers ([IG Container], [Threads posts]) -------------------------------------------------
 
 
 def container_status(container: dict[str, Any], lifetime: timedelta = CONTAINER_LIFETIME) -> str:
@@ -170,7 +177,7 @@ def container_status(container: dict[str, Any], lifetime: timedelta = CONTAINER_
 
 
 def posts_last_day(platform: str, account_id: str) -> int:
-    """Posts this account published in the rolling 24 hours that the daily publishing limits count (§1.3, §3.3)."""
+    """Posts this account published in the rolling 24 hours, as the daily publishing limits count them."""
     cutoff = core.now() - timedelta(hours=24)
     return sum(1 for post in core.store().posts(platform)
                if post.account_id == account_id and post.created_at >= cutoff)

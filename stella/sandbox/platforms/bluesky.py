@@ -1,10 +1,22 @@
 """Sandbox stand-in for Bluesky: the entryway (bsky.social), one PDS, the video service and the public AppView.
 
-Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §3 ("bsky §3.x"):
-app-password sessions (createSession / refreshSession with the refreshJwt as Bearer, rotating, 2 h grace),
-XRPC errors `{error, message}` with an expired access token as HTTP 400 ExpiredToken, post records checked
-against the lexicon (300 graphemes and 3000 bytes, UTF-8 byte facets, ≤ 4 images with `alt`, one embed),
-client-chosen TID record keys that can never be written twice, blobs, the video job flow, getPosts counts.
+Rules follow Bluesky's documentation and AT Protocol specs, cited below by the names in brackets:
+- [Create session] https://docs.bsky.app/docs/api/com-atproto-server-create-session and [Refresh session]
+  https://docs.bsky.app/docs/api/com-atproto-server-refresh-session: app-password sessions, the refreshJwt as
+  Bearer, rotating tokens.
+- [Reference PDS] https://github.com/bluesky-social/atproto/tree/main/packages/pds (Bluesky's own server code):
+  token lifetimes, the 2 h refresh grace, an expired access token as HTTP 400 ExpiredToken, a record key that
+  can never be written twice.
+- [XRPC spec] https://atproto.com/specs/xrpc: errors `{error, message}`.
+- [Post lexicon] https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json: 300
+  graphemes and 3000 bytes (checked: docs/platform-verification.md).
+- [Images lexicon] https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/images.json
+- [Posts guide] https://docs.bsky.app/docs/advanced-guides/posts: ≤ 4 images with `alt`, one embed.
+- [Rich text] https://docs.bsky.app/docs/advanced-guides/post-richtext: UTF-8 byte facets.
+- [Create record] https://docs.bsky.app/docs/api/com-atproto-repo-create-record: client-chosen TID record keys.
+- [Video tutorial] https://docs.bsky.app/docs/tutorials/video: the video job flow.
+- [Get posts] https://docs.bsky.app/docs/api/app-bsky-feed-get-posts: the counts.
+- [Rate limits] https://docs.bsky.app/docs/advanced-guides/rate-limits
 """
 
 from __future__ import annotations
@@ -13,10 +25,10 @@ import base64
 import hashlib
 import re
 import secrets
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
+import regex
 from flask import Blueprint, Response, jsonify, request
 
 from stella.sandbox import core
@@ -30,16 +42,16 @@ APPVIEW_HOST = "public.api.bsky.app"
 PDS_URL = f"https://{PDS_HOST}"
 SESSION_CLIENT = "app-password"
 SERVICE_CLIENT = "service-auth"
-# bsky §3.2 Lifetimes: reference PDS defaults; §3.2 Refresh: the old refresh token works for 2 h more.
+# [Reference PDS] defaults; after a refresh the old refresh token works for 2 h more.
 ACCESS_TTL = timedelta(minutes=120)
 REFRESH_TTL = timedelta(days=90)
 REFRESH_GRACE = timedelta(hours=2)
-LOGIN_LIMIT, LOGIN_WINDOW = 30, timedelta(minutes=5)  # bsky §3.2: createSession 30 per 5 min per account
-MAX_GRAPHEMES, MAX_TEXT_BYTES = 300, 3000  # bsky §3.5
-MAX_IMAGES, MAX_IMAGE_BYTES = 4, 2_000_000  # bsky §3.4 Images (lexicon since 2026-04)
-MAX_BLOB_BYTES = 52_428_800  # bsky §3.5: the PDS generic blob cap
+LOGIN_LIMIT, LOGIN_WINDOW = 30, timedelta(minutes=5)  # [Rate limits]: createSession 30 per 5 min per account
+MAX_GRAPHEMES, MAX_TEXT_BYTES = 300, 3000  # [Post lexicon]
+MAX_IMAGES, MAX_IMAGE_BYTES = 4, 2_000_000  # [Images lexicon] (2 MB since 2026-04)
+MAX_BLOB_BYTES = 52_428_800  # [Rate limits]: the PDS generic blob cap
 MAX_VIDEO_BYTES = 100 * 1024 * 1024
-MAX_GET_POSTS = 25  # bsky §3.6
+MAX_GET_POSTS = 25  # [Get posts]
 TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -53,7 +65,7 @@ DEMO = {
     "display_name": "Harbor & Vine Realty",
     "description": "Coastal homes, honest advice. Open houses every weekend 🏡",
     "app_password": "hvr2-sbx7-demo-k4q9",
-    # A main password triggers the email 2FA challenge (bsky §3.2 2FA), as the real service does.
+    # A main password triggers the email 2FA challenge ([Create session] AuthFactorTokenRequired), as the real one does.
     "main_password": "HarborVine-main-2026",
 }
 ACCOUNTS = {DEMO["did"]: DEMO}
@@ -63,7 +75,7 @@ _SESSION_HOSTS = f"<any({ENTRYWAY!r}, {PDS_HOST!r}):host>"
 _APPVIEW_HOSTS = f"<any({PDS_HOST!r}, {APPVIEW_HOST!r}):host>"
 
 
-# -- error shapes (bsky §3.7) ---------------------------------------------------------------------------
+# -- error shapes ([XRPC spec]) -------------------------------------------------------------------------
 
 
 def xrpc_error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -106,7 +118,7 @@ PLATFORM = core.SandboxPlatform(
 )
 
 
-# -- sessions (bsky §3.2) ----------------------------------------------------------------------------------
+# -- sessions ([Create session], [Refresh session]) --------------------------------------------------------
 
 
 def did_doc(account: dict[str, str]) -> dict[str, Any]:
@@ -187,7 +199,7 @@ def _count_login(did: str) -> Response | None:
 
 @bp.post(f"/{_SESSION_HOSTS}/xrpc/com.atproto.server.refreshSession")
 def refresh_session(host: str) -> Response:
-    """bsky §3.2 Refresh: Bearer <refreshJwt>, no body; both tokens rotate; the old one has a 2 h grace."""
+    """[Refresh session]: Bearer <refreshJwt>, no body; both tokens rotate; the old one has a 2 h grace."""
     value = core.bearer_token()
     if not value:
         return xrpc_error(401, "AuthMissing", "Authentication Required")
@@ -217,7 +229,7 @@ def delete_session(host: str) -> Response:
 
 
 def _session() -> Token | Response:
-    """The access token's session, or the PDS's error (bsky §3.7: expired → 400 ExpiredToken)."""
+    """The access token's session, or the PDS's error ([Reference PDS]: expired → 400 ExpiredToken)."""
     value = core.bearer_token()
     if not value:
         return xrpc_error(401, "AuthMissing", "Authentication Required")
@@ -251,7 +263,7 @@ def get_profile(host: str) -> Response:
         "handle": account["handle"],
         "displayName": account["display_name"],
         "description": account["description"],
-        "avatar": f"https://cdn.bsky.app/img/avatar/plain/{account['did']}/{_cid(account['did'].encode())}@jpeg",
+        "avatar": core.avatar_url(NAME, account["display_name"]),  # real ones live on cdn.bsky.app
         "followersCount": 1284,
         "followsCount": 311,
         "postsCount": len(core.store().posts(NAME)),
@@ -260,7 +272,7 @@ def get_profile(host: str) -> Response:
     })
 
 
-# -- blobs and records (bsky §3.4) ---------------------------------------------------------------------------
+# -- blobs and records ([Create record], [Posts guide]) -----------------------------------------------------
 
 
 @bp.post(f"/{PDS_HOST}/xrpc/com.atproto.repo.uploadBlob")
@@ -326,7 +338,7 @@ def create_record() -> Response:
     uri = f"at://{session.account_id}/app.bsky.feed.post/{rkey}"
     store = core.store()
     if store.post(NAME, uri) is not None:
-        # bsky §3.5 Idempotency: the repo refuses a second value at a key; the status is undocumented (500 seen).
+        # [Reference PDS]: the repo refuses a second value at a key; the status is undocumented (500 seen).
         return _server_error(500)
     cid = _cid(repr(sorted(record.items())).encode() + rkey.encode())
     media = _embedded_media(record)
@@ -420,7 +432,7 @@ def _embedded_media(record: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-# -- video (bsky §3.4 Video) -------------------------------------------------------------------------------
+# -- video ([Video tutorial]) ------------------------------------------------------------------------------
 
 
 @bp.get(f"/{PDS_HOST}/xrpc/com.atproto.server.getServiceAuth")
@@ -476,7 +488,7 @@ def upload_video() -> Response:
     digest = hashlib.sha256(data).hexdigest()
     earlier = store.get_object(NAME, "video_digest", f"{did}:{digest}")
     if earlier:
-        # bsky §3.4 Video: `already_exists` still returns the earlier job and its blob.
+        # [Video tutorial]: `already_exists` still returns the earlier job and its blob.
         job = store.get_object(NAME, "video_job", earlier["job_id"]) or {}
         response = jsonify({"jobStatus": {**_job_view(earlier["job_id"], job), "error": "already_exists",
                                           "message": "Video already processed"}})
@@ -517,7 +529,7 @@ def _job_view(job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-# -- metrics (bsky §3.6) --------------------------------------------------------------------------------------
+# -- metrics ([Get posts]) -------------------------------------------------------------------------------------
 
 
 @bp.get(f"/{_APPVIEW_HOSTS}/xrpc/app.bsky.feed.getPosts")
@@ -571,38 +583,10 @@ def _tid_now() -> str:
     return "".join(reversed(chars))
 
 
-_ZWJ = "\u200d"
+# [Post lexicon]: extended grapheme clusters; the `regex` module's \X implements them (UAX #29).
+_GRAPHEME = regex.compile(r"\X")
 
 
 def count_graphemes(text: str) -> int:
-    """Extended grapheme clusters, approximated with unicodedata (no third-party segmenter is pinned).
-
-    Joins combining marks, variation selectors, emoji modifiers and tags, ZWJ sequences, regional-indicator
-    pairs and CR LF — enough for the emoji, accents and flags that real posts contain.
-    """
-    count = 0
-    previous = ""
-    regional_open = False
-    for char in text:
-        code = ord(char)
-        extends = (
-            unicodedata.category(char) in ("Mn", "Me", "Mc")
-            or char == _ZWJ
-            or 0xFE00 <= code <= 0xFE0F
-            or 0x1F3FB <= code <= 0x1F3FF
-            or 0xE0020 <= code <= 0xE007F
-            or 0xE0100 <= code <= 0xE01EF
-            or previous == _ZWJ
-            or (previous == "\r" and char == "\n")
-        )
-        is_regional = 0x1F1E6 <= code <= 0x1F1FF
-        if is_regional and regional_open:
-            extends, regional_open = True, False
-        elif is_regional:
-            regional_open = True
-        elif not extends:
-            regional_open = False
-        if not extends or not previous:
-            count += 1
-        previous = char
-    return count
+    """Extended grapheme clusters, as the lexicon's maxGraphemes counts them."""
+    return len(_GRAPHEME.findall(text))

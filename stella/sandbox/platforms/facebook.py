@@ -1,11 +1,20 @@
 """Sandbox stand-in for Facebook Login and the Graph API (graph.facebook.com): Pages, and the Graph core
 that the Instagram stand-in (Facebook Login variant) plugs its handlers into.
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md ("§"): §1.1/§2.1 OAuth (comma scopes, the secret in
-the query, exact redirect URI, single-use codes, short-lived then ~60-day user tokens via fb_exchange_token,
-non-expiring Page tokens from long-lived user tokens), §2.2 publishing (feed, unpublished photos attached to a
-post, videos processed asynchronously), §2.3 limits (63,206 characters, 506 duplicates), §1.5 error envelope
-(`{"error": {message, type, code, error_subcode, fbtrace_id}}`, HTTP 400 for OAuthException).
+Rules follow Meta's documentation, cited below by the names in brackets:
+- [Manual login flow] https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow: comma
+  scopes, the secret in the query, exact redirect URI, single-use codes.
+- [Long-lived tokens] https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived:
+  short-lived, then ~60-day user tokens via fb_exchange_token.
+- [Page tokens] https://developers.facebook.com/docs/business-sdk/common-scenarios/token-switch: Page tokens
+  (non-expiring when made from a long-lived user token: reported by developers, not stated by Meta).
+- [Pages posts] https://developers.facebook.com/docs/pages-api/posts: feed posts, photos, videos.
+- [Photo] https://developers.facebook.com/docs/graph-api/reference/photo/: unpublished photos attached to a post.
+- [Page insights] https://developers.facebook.com/docs/graph-api/reference/insights: per-post metrics.
+- [Graph errors] https://developers.facebook.com/docs/graph-api/guides/error-handling: the envelope
+  `{"error": {message, type, code, error_subcode, fbtrace_id}}`, HTTP 400 for OAuthException; 506 duplicates.
+- [Graph rate limits] https://developers.facebook.com/docs/graph-api/overview/rate-limiting/
+The 63,206-character message limit is what other clients (Postiz) apply; Meta's docs give no number.
 
 graph.facebook.com is one API for both platforms, so node lookups go through one dispatcher: `HANDLERS` maps
 (node type, edge, method) to a view; instagram.py registers its own entries.
@@ -41,13 +50,13 @@ NAME = "facebook"
 GRAPH = "graph.facebook.com"
 META_PLATFORMS = ("facebook", "instagram")  # the clients a Facebook Login can belong to
 CODE_TTL = timedelta(minutes=10)
-SHORT_TTL = timedelta(hours=1)  # §1.1: short-lived user tokens last about an hour
-LONG_TTL = timedelta(seconds=5183944)  # §1.1: "expires_in ≈ 5183944"
-MAX_MESSAGE = 63206  # §2.3
+SHORT_TTL = timedelta(hours=1)  # [Long-lived tokens]: short-lived user tokens last about an hour
+LONG_TTL = timedelta(seconds=5183944)  # [Long-lived tokens]: about 60 days
+MAX_MESSAGE = 63206  # as other clients apply it; not in Meta's docs
 DUPLICATE_WINDOW = timedelta(hours=24)
 VIDEO_PROCESSING = timedelta(seconds=3)
 PAGE_LIMIT_MAX = 100
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif")  # §2.3: JPG/PNG (and GIF) photos
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif")  # [Photo]: JPG/PNG (and GIF) photos
 VIDEO_EXTENSIONS = (".mp4", ".mov")
 KNOWN_SCOPES = frozenset({
     "public_profile", "email", "pages_show_list", "pages_manage_posts", "pages_read_engagement",
@@ -56,8 +65,8 @@ KNOWN_SCOPES = frozenset({
     "instagram_manage_insights", "instagram_manage_comments", "ads_management", "ads_read",
 })
 # Facebook Login for Business configurations (STELLA_FACEBOOK_LOGIN_CONFIG_ID / STELLA_INSTAGRAM_LOGIN_CONFIG_ID,
-# platform-verification.md item 2): sent as `config_id` instead of `scope`, a configuration's permissions are granted
-# all or nothing. The demo one holds what Stella asks for on Facebook and Instagram.
+# docs/platform-verification.md item 2): sent as `config_id` instead of `scope`, a configuration's permissions are
+# granted all or nothing. The demo one holds what Stella asks for on Facebook and Instagram.
 DEMO_LOGIN_CONFIG_ID = "918273645501234"
 LOGIN_CONFIGURATIONS: dict[str, tuple[str, ...]] = {
     DEMO_LOGIN_CONFIG_ID: (
@@ -70,29 +79,26 @@ ALL_TASKS = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
 DEMO_USER = {
     "id": "10229876543210",
     "name": "Maya Lindqvist",
-    "picture": "https://scontent.xx.fbcdn.net/v/t39.30808-1/maya-lindqvist-hv.jpg",
 }
 DEMO_PAGES: list[dict[str, Any]] = [
     {
         "id": "104321987654321", "name": "Harbor & Vine Realty", "username": "harborvinerealty",
         "category": "Real Estate Agent", "tasks": ALL_TASKS, "fan_count": 2841,
-        "picture": "https://scontent.xx.fbcdn.net/v/t39.30808-1/harbor-vine-realty.jpg",
         "instagram": {
             "id": "17841405822304914", "username": "harborvine.realty", "name": "Harbor & Vine Realty",
-            "profile_picture_url": "https://scontent.cdninstagram.com/v/t51.2885-19/harborvine.realty.jpg",
             "followers_count": 5120,
         },
     },
     {
         "id": "105987123456789", "name": "Harbor & Vine Property Management", "username": "harborvinepm",
         "category": "Property Management Company", "tasks": ALL_TASKS, "fan_count": 312,
-        "picture": "https://scontent.xx.fbcdn.net/v/t39.30808-1/harbor-vine-pm.jpg", "instagram": None,
+        "instagram": None,
     },
     {
         # The user only analyses this Page: it is listed but cannot be published to.
         "id": "106555000111222", "name": "Seaside Listings Archive", "username": None,
         "category": "Real Estate", "tasks": ["ANALYZE"], "fan_count": 57,
-        "picture": "https://scontent.xx.fbcdn.net/v/t39.30808-1/seaside-archive.jpg", "instagram": None,
+        "instagram": None,
     },
 ]
 PAGES_BY_ID = {page["id"]: page for page in DEMO_PAGES}
@@ -101,11 +107,11 @@ IG_BY_ID = {page["instagram"]["id"]: page for page in DEMO_PAGES if page["instag
 bp = Blueprint("sandbox_facebook", __name__)
 
 
-# -- the Graph error envelope (§1.5) ---------------------------------------------------------------------------
+# -- the Graph error envelope ([Graph errors]) -----------------------------------------------------------------
 
 
 def rate_limited_error(retry_after: int = 60, *, code: int = 4, business_type: str = "pages") -> Response:
-    # §1.5: no Retry-After; the usage headers say how long until access is regained (minutes).
+    # [Graph rate limits]: no Retry-After; the usage headers say how long until access is regained (minutes).
     minutes = max(1, math.ceil(retry_after / 60))
     usage = {"call_count": 100, "total_cputime": 35, "total_time": 60}
     buc = {DEMO_PAGES[0]["id"]: [{"type": business_type, **usage, "estimated_time_to_regain_access": minutes}]}
@@ -133,8 +139,9 @@ def rejection_error(reason: str = "rejected") -> Response:
 # -- request helpers -------------------------------------------------------------------------------------------
 
 
-def picture(url: str) -> dict[str, Any]:
-    return {"data": {"height": 200, "width": 200, "is_silhouette": False, "url": url}}
+def picture(label: str) -> dict[str, Any]:
+    """`picture{data{url}}` for the user or a Page named `label` (real ones are on fbcdn; the sandbox draws its own)."""
+    return {"data": {"height": 200, "width": 200, "is_silhouette": False, "url": core.avatar_url(NAME, label)}}
 
 
 def check_version(version: str) -> Response | None:
@@ -257,7 +264,7 @@ def graph_edge(version: str, node_id: str, edge: str) -> Response:
     return dispatch(version, node_id, edge)
 
 
-# -- Facebook Login (§1.1, §2.1) -----------------------------------------------------------------------------------
+# -- Facebook Login ([Manual login flow], [Long-lived tokens]) ---------------------------------------------------
 
 
 @bp.route("/www.facebook.com/<version>/dialog/oauth", methods=["GET", "POST"])
@@ -274,7 +281,7 @@ def dialog(version: str) -> Response:
             "OAuth Redirect URIs."),
         bad_response_type=oauth.Refusal("Only the authorization code flow is enabled for this app."),
         default_response_type="code",
-        # §7: Meta expects a comma-separated list; a space-separated one arrives as one unknown scope.
+        # [Manual login flow]: a comma-separated list; a space-separated one arrives as one unknown scope.
         scope_separator=",",
         strip_scopes=True,
         # With a Login for Business configuration, `scope` is not used: the configuration holds the permissions.
@@ -287,7 +294,7 @@ def dialog(version: str) -> Response:
     if config_id is not None:
         configured = LOGIN_CONFIGURATIONS.get(config_id)
         if configured is None:
-            # ⚠️ Meta's exact wording for an unknown configuration is not in the stored documents.
+            # Meta's exact wording for an unknown configuration is not documented; this text is the sandbox's own.
             return core.oauth_error_page(PLATFORM, f"Invalid config_id: {config_id} is not a Facebook Login for "
                                                    "Business configuration of this app. This message is only shown "
                                                    "to developers.")
@@ -335,7 +342,7 @@ def _exchange_long_lived(client: Client, value: str) -> Response:
     token = core.store().token(client.platform, value) if value else None
     if token is not None and (token.client_id != client.client_id or str(token.extra.get("kind", "")) == "page"):
         token = None  # another app's token, or a Page token: nothing this app can exchange
-    live = live_token(token)  # §1.1: "An expired token cannot be exchanged"
+    live = live_token(token)  # [Long-lived tokens]: an expired token cannot be exchanged
     if isinstance(live, Response):
         return live
     fresh = core.store().issue_token(
@@ -346,12 +353,12 @@ def _exchange_long_lived(client: Client, value: str) -> Response:
     return jsonify({"access_token": fresh.access_token, "token_type": "bearer", "expires_in": fresh.expires_in})
 
 
-# -- the user and the Pages they manage (§2.1) ---------------------------------------------------------------------
+# -- the user and the Pages they manage ([Page tokens]) -------------------------------------------------------------
 
 
 @handles("user", None)
 def user_node(caller: Caller, node_id: str, data: dict[str, Any]) -> Response:
-    node = {"id": DEMO_USER["id"], "name": DEMO_USER["name"], "picture": picture(DEMO_USER["picture"])}
+    node = {"id": DEMO_USER["id"], "name": DEMO_USER["name"], "picture": picture(DEMO_USER["name"])}
     return jsonify(pick(node, requested_fields(("id", "name"))))
 
 
@@ -386,7 +393,7 @@ def user_accounts(caller: Caller, node_id: str, data: dict[str, Any]) -> Respons
 def page_view(caller: Caller, page: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     node: dict[str, Any] = {
         "id": page["id"], "name": page["name"], "username": page["username"], "category": page["category"],
-        "tasks": page["tasks"], "fan_count": page["fan_count"], "picture": picture(page["picture"]),
+        "tasks": page["tasks"], "fan_count": page["fan_count"], "picture": picture(page["name"]),
         "link": f"https://www.facebook.com/{page['username'] or page['id']}",
     }
     if page["instagram"]:
@@ -397,7 +404,7 @@ def page_view(caller: Caller, page: dict[str, Any], fields: list[str]) -> dict[s
 
 
 def page_token(caller: Caller, page_id: str) -> str:
-    # §2.1: from a long-lived user token the Page token does not expire; from a short-lived one it lasts 1 h.
+    # [Page tokens]: from a short-lived user token it lasts 1 h; from a long-lived one it does not expire (reported).
     ttl = None if caller.kind == "user_long" else SHORT_TTL
     token = core.store().issue_token(
         NAME, client_id=caller.token.client_id, account_id=page_id, scopes=sorted(caller.scopes), now=core.now(),
@@ -412,7 +419,7 @@ def page_node(caller: Caller, node_id: str, data: dict[str, Any]) -> Response:
 
 
 def page_publisher(caller: Caller, page_id: str) -> Response | None:
-    """§2.1: publishing needs that Page's token, pages_manage_posts and the CREATE_CONTENT task."""
+    """[Pages posts]: publishing needs that Page's token, pages_manage_posts and the CREATE_CONTENT task."""
     if caller.page_id != page_id:
         return graph_error(
             "(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin "
@@ -485,7 +492,7 @@ def page_feed_create(caller: Caller, page_id: str, data: dict[str, Any]) -> Resp
         if photo is None or photo.get("type") != "photo" or photo.get("page_id") != page_id or photo.get("attached"):
             return graph_error(f"(#100) param attached_media[{index}] must be a valid unpublished media_fbid", 100)
         media.append({"kind": "image", "url": photo["url"], "id": photo_id})
-    # §2.3: an exact duplicate of a recent post is refused with 506.
+    # [Graph errors]: an exact duplicate of a recent post is refused with 506.
     if message and not media and _recent_duplicate(page_id, message):
         return rejection_error("duplicate")
     for item in media:
@@ -549,7 +556,7 @@ def post_node(caller: Caller, post_id: str, data: dict[str, Any]) -> Response:
                                                                                         "created_time"))))
 
 
-# §2.4: per-post insights with the current metric names.
+# [Page insights]: per-post metrics under their current names (the set other clients read; older names deprecated).
 POST_METRICS = ("post_total_media_view_unique", "post_reactions_by_type_total", "post_clicks", "post_clicks_by_type")
 
 
@@ -580,7 +587,7 @@ def post_insights(caller: Caller, post_id: str, data: dict[str, Any]) -> Respons
     ]})
 
 
-# -- videos (§2.2): accepted at once, processed for a few seconds ----------------------------------------------
+# -- videos ([Pages posts]): accepted at once, processed for a few seconds -------------------------------------
 
 
 @handles("page", "videos", "POST")

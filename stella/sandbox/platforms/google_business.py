@@ -1,13 +1,20 @@
 """Sandbox stand-in for Google Business Profile: accounts, locations, v4 localPosts, location media, daily metrics.
 
-Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §5 ("§5.x"). Sign-in is Google's
-and is served by the YouTube stand-in (the hosts are shared; see youtube.py), which issues tokens under this
-platform's name for the `sandbox-google_business-id` client.
+Sign-in is Google's and is served by the YouTube stand-in (the hosts are shared; see youtube.py), which issues
+tokens under this platform's name for the `sandbox-google_business-id` client. Rules follow Google's
+documentation, cited below by the names in brackets:
+- [Accounts list] https://developers.google.com/my-business/reference/accountmanagement/rest/v1/accounts/list
+- [Locations list] https://developers.google.com/my-business/reference/businessinformation/rest/v1/accounts.locations/list
+- [LocalPost] https://developers.google.com/my-business/reference/rest/v4/accounts.locations.localPosts
+- [Posts guide] https://developers.google.com/my-business/content/posts-data
+- [Daily metrics]
+  https://developers.google.com/my-business/reference/performance/rest/v1/locations/fetchMultiDailyMetricsTimeSeries
+- [Google error model] https://cloud.google.com/apis/design/errors
 
 Strict where Google is: `readMask` required on locations, the three id formats (v4 `accounts/{a}/locations/{l}`,
 Business Information `locations/{l}`), localPosts only on v4, `topicType` required, EVENT/OFFER need an event,
 CALL buttons carry no url, one PHOTO by `sourceUrl` and no video, and moderation at creation: a post whose text
-holds a phone number comes back 200 with `state: REJECTED` (§5.2).
+holds a phone number comes back 200 with `state: REJECTED` ([LocalPost] state; the 200 is observed behaviour).
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ from stella.sandbox.store import Token
 
 NAME = "google_business"
 SCOPES = (BUSINESS, f"{SCOPE_PREFIX}plus.business.manage")
-MAX_SUMMARY_CHARS = 1500  # §5.2 ⚠️
-MAX_EVENT_TITLE_CHARS = 58  # §5.2 ⚠️
+MAX_SUMMARY_CHARS = 1500  # per Google's Help Center as third parties quote it
+MAX_EVENT_TITLE_CHARS = 58  # per third-party guides; not in Google's API docs
 TOPIC_TYPES = frozenset({"STANDARD", "EVENT", "OFFER", "ALERT"})
 ACTION_TYPES = frozenset({"BOOK", "ORDER", "SHOP", "LEARN_MORE", "SIGN_UP", "CALL", "GET_OFFER"})
 # Google fetches a post's photo before it goes live: such posts are PROCESSING for this long.
@@ -95,7 +102,7 @@ def _expired_token() -> Response:
     return google_error(401, INVALID_CREDENTIALS, status="UNAUTHENTICATED")
 
 
-# Faults in the Business Profile APIs' words (§5.5): a status, no reason for the backend.
+# Faults in the Business Profile APIs' words ([Google error model]): a status, no reason for the backend.
 FAULTS = GoogleFaults(
     rate_message="Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service "
                  "'mybusiness.googleapis.com'.",
@@ -162,7 +169,7 @@ def _page(items: list[dict[str, Any]], key: str, default_size: int, max_size: in
     return jsonify(body)
 
 
-# -- Account Management and Business Information (§5.1) -----------------------------------------------------
+# -- Account Management and Business Information ([Accounts list], [Locations list]) -------------------------
 
 
 @bp.get("/mybusinessaccountmanagement.googleapis.com/v1/accounts")
@@ -181,7 +188,7 @@ def list_locations(account_id: str) -> Response:
     account_name = f"accounts/{account_id}"
     if account_name not in {a["name"] for a in _owned_accounts(token)}:
         return google_error(403, "The caller does not have permission", status="PERMISSION_DENIED")
-    # §5.1: readMask is required; only the fields it names come back.
+    # [Locations list]: readMask is required; only the fields it names come back.
     mask = [f.strip() for f in request.args.get("readMask", "").split(",") if f.strip()]
     if not mask:
         return _invalid("Field is required.", "read_mask")
@@ -196,7 +203,7 @@ def list_locations(account_id: str) -> Response:
 @bp.route("/mybusinessbusinessinformation.googleapis.com/v1/accounts/<account_id>/locations/<location_id>/localPosts",
           methods=["GET", "POST"])
 def v1_local_posts(account_id: str, location_id: str) -> Response:
-    # §5.2: localPosts exist only in v4; the v1 path is a 404 (n8n issue #18703).
+    # [LocalPost]: localPosts exist only in v4; a v1 path is a 404 (reported in other clients' issue trackers).
     return google_error(404, "Method not found.", status="NOT_FOUND")
 
 
@@ -209,20 +216,19 @@ def list_media(account_id: str, location_id: str) -> Response:
     if isinstance(location, Response):
         return location
     base = f"accounts/{account_id}/locations/{location_id}/media"
+    # Real photos live on lh3.googleusercontent.com: the sandbox serves its own, lettered after the location.
+    picture = core.avatar_url(NAME, location["title"].rpartition("—")[2])
     return jsonify({"mediaItems": [
         {"name": f"{base}/AF1QipProfile{location_id[-4:]}", "mediaFormat": "PHOTO",
-         "locationAssociation": {"category": "PROFILE"},
-         "googleUrl": f"https://lh3.googleusercontent.com/p/sandbox-hv-profile-{location_id[-4:]}=s400",
-         "thumbnailUrl": f"https://lh3.googleusercontent.com/p/sandbox-hv-profile-{location_id[-4:]}=s100",
+         "locationAssociation": {"category": "PROFILE"}, "googleUrl": picture, "thumbnailUrl": picture,
          "createTime": "2024-05-02T14:11:09.000Z", "dimensions": {"widthPixels": 720, "heightPixels": 720}},
         {"name": f"{base}/AF1QipCover{location_id[-4:]}", "mediaFormat": "PHOTO",
-         "locationAssociation": {"category": "COVER"},
-         "googleUrl": f"https://lh3.googleusercontent.com/p/sandbox-hv-cover-{location_id[-4:]}=s1600",
+         "locationAssociation": {"category": "COVER"}, "googleUrl": picture,
          "createTime": "2024-05-02T14:12:40.000Z", "dimensions": {"widthPixels": 1600, "heightPixels": 900}},
     ], "totalMediaItemCount": 2})
 
 
-# -- v4 localPosts (§5.2) -------------------------------------------------------------------------------------
+# -- v4 localPosts ([LocalPost], [Posts guide]) -------------------------------------------------------------
 
 
 def _check_local_post(body: Any) -> Response | None:
@@ -317,7 +323,7 @@ def local_posts(account_id: str, location_id: str) -> Response:
     name = f"{parent}/localPosts/{post_id}"
     stamp = now.isoformat().replace("+00:00", "Z")
     summary = body.get("summary") or ""
-    # §5.2: Google reviews the post at creation; a phone number in the text is a policy refusal (HTTP 200).
+    # Google reviews the post at creation; a phone number in the text is a policy refusal (HTTP 200, observed).
     rejected = bool(PHONE_NUMBER.search(summary))
     state = "REJECTED" if rejected else ("PROCESSING" if body.get("media") else "LIVE")
     stored: dict[str, Any] = {
@@ -369,7 +375,7 @@ def local_post(account_id: str, location_id: str, post_id: str) -> Response:
     return jsonify(_post_view(name, stored))
 
 
-# -- Business Profile Performance: location daily metrics (§5.4) -------------------------------------------------
+# -- Business Profile Performance: location daily metrics ([Daily metrics]) -------------------------------------
 
 
 def _range_date(prefix: str) -> date | None:
@@ -408,7 +414,7 @@ def fetch_multi_daily_metrics(location_id: str) -> Response:
         while day <= end:
             value = sum(_daily_increment(p.platform_post_id, p.created_at, day, key) for p in posts) * share // 1000
             entry: dict[str, Any] = {"date": {"year": day.year, "month": day.month, "day": day.day}}
-            if value:  # §5.4: `value` is left out when it is zero, and is an int64 string otherwise
+            if value:  # [Daily metrics]: `value` is left out when it is zero, and is an int64 string otherwise
                 entry["value"] = str(value)
             dated_values.append(entry)
             day += timedelta(days=1)

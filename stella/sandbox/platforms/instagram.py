@@ -1,10 +1,19 @@
-"""Sandbox stand-in for Instagram with Facebook Login (the doc's variant A): the IG professional account behind the
+"""Sandbox stand-in for Instagram API with Facebook Login: the IG professional account behind the
 demo Page, and the container → status → media_publish flow on graph.facebook.com.
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md §1 ("§"): no text-only posts, JPEG images, single
-videos as REELS, carousels of 2–10 captionless children, containers that must be FINISHED before publishing and
-expire after 24 h, 2,200-character captions with at most 30 hashtags and 20 @-mentions, 50 API posts per 24 h,
-media ids distinct from container ids, permalinks with a shortcode, per-media insights with the current names.
+Rules follow Meta's documentation, cited below by the names in brackets:
+- [IG publishing] https://developers.facebook.com/docs/instagram-platform/content-publishing/: no text-only posts,
+  JPEG images, single videos as REELS, captionless carousel children.
+- [IG Container] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container:
+  containers must be FINISHED before publishing and expire after 24 h; media ids differ from container ids.
+- [IG Media] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media:
+  2,200-character captions with at most 30 hashtags and 20 @-mentions.
+- [IG Media Publish] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media_publish:
+  50 API posts per 24 h.
+- [IG insights] https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights: per-media
+  insights with the current names.
+- [IG error codes] https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes
+Carousels of 2–10 children and shortcode permalinks are as other clients see them, not numbers from Meta's docs.
 
 The Graph endpoints share facebook.py's dispatcher: this module registers handlers for its node types. Because
 the API host is graph.facebook.com, host-based fault rules see these calls as "facebook"; target Instagram
@@ -35,16 +44,16 @@ from stella.sandbox.platforms._meta import (
 from stella.sandbox.platforms.facebook import Caller, handles
 
 NAME = "instagram"
-MAX_CAPTION = 2200  # §1.3
+MAX_CAPTION = 2200  # [IG Media]
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
-MAX_CHILDREN = 10  # §1.3
+MAX_CHILDREN = 10  # as other clients apply it; not confirmed in Meta's docs
 MIN_CHILDREN = 2
-DAILY_POSTS = 50  # §1.3: 50 API-published posts per rolling 24 h
+DAILY_POSTS = 50  # [IG Media Publish]: 50 API-published posts per rolling 24 h
 VIDEO_PROCESSING = timedelta(seconds=5)
-IMAGE_EXTENSIONS = (".jpg", ".jpeg")  # §1.2: JPEG only
+IMAGE_EXTENSIONS = (".jpg", ".jpeg")  # [IG Media]: JPEG only
 VIDEO_EXTENSIONS = (".mp4", ".mov")
-# §1.4: the current per-media metrics; impressions, plays and video_views are gone.
+# [IG insights]: the current per-media metrics; impressions, plays and video_views are gone.
 MEDIA_METRICS = ("views", "reach", "likes", "comments", "shares", "saved", "total_interactions")
 DEPRECATED_METRICS = ("impressions", "plays", "video_views", "clips_replays_count",
                       "ig_reels_aggregated_all_plays_count")
@@ -54,7 +63,7 @@ MENTION = re.compile(r"(?<![\w.])@[\w.]+")
 bp = Blueprint("sandbox_instagram", __name__)
 
 
-# -- errors in Instagram's flavour of the Graph envelope (§1.5) ------------------------------------------------
+# -- errors in Instagram's flavour of the Graph envelope ([IG error codes]) -------------------------------------
 
 
 def rejection_error(reason: str = "rejected") -> Response:
@@ -92,7 +101,7 @@ def ig_user(caller: Caller, ig_id: str, page: dict[str, Any]) -> Response:
     account = page["instagram"]
     node = {
         "id": ig_id, "ig_id": int(ig_id[-10:]), "username": account["username"], "name": account["name"],
-        "profile_picture_url": account["profile_picture_url"], "followers_count": account["followers_count"],
+        "profile_picture_url": core.avatar_url(NAME, account["name"]), "followers_count": account["followers_count"],
         "media_count": len(core.store().posts(NAME)), "biography": "Coastal homes, honest advice.",
         "website": "https://harborvine.example",
     }
@@ -108,7 +117,7 @@ def publishing_limit(caller: Caller, ig_id: str, page: dict[str, Any]) -> Respon
                               "config": {"quota_total": DAILY_POSTS, "quota_duration": 86400}}]})
 
 
-# -- containers (§1.2) ------------------------------------------------------------------------------------------
+# -- containers ([IG Container]) ---------------------------------------------------------------------------------
 
 
 def _extension(url: str) -> str:
@@ -168,7 +177,7 @@ def create_container(caller: Caller, ig_id: str, page: dict[str, Any]) -> Respon
         if not graph._public_url(video_url):
             return graph_error("(#100) The parameter video_url is required.", 100)
         if media_type == "VIDEO" and not carousel_item:
-            # §1.2: since July 2023 single feed videos are published as Reels.
+            # [IG publishing]: since July 2023 single feed videos are published as Reels.
             return graph_error("(#100) The media type VIDEO is no longer supported for feed posts; use REELS.", 100)
         if media_type not in ("REELS", "VIDEO", "STORIES"):
             return graph_error("(#100) media_type must be REELS, VIDEO (carousel items) or STORIES for a video",
@@ -176,13 +185,13 @@ def create_container(caller: Caller, ig_id: str, page: dict[str, Any]) -> Respon
         container.update(media_type=media_type, url=video_url,
                          ready_at=(now + VIDEO_PROCESSING).isoformat())
         if _extension(str(video_url)) not in ("", *VIDEO_EXTENSIONS):
-            # Meta accepts the URL, then fails while processing it (§1.5: 2207026, video format).
+            # Meta accepts the URL, then fails while processing it ([IG error codes]: 2207026, video format).
             container["error"] = "Error: 2207026"
     else:
         if media_type not in ("", "IMAGE", "STORIES"):
             return graph_error(f"(#100) Unsupported media_type {media_type}", 100)
         if not image_url:
-            # §1.2: Instagram has no text-only posts.
+            # [IG publishing]: Instagram has no text-only posts.
             return graph_error("(#100) The parameter image_url is required.", 100)
         if not graph._public_url(image_url):
             return graph_error("Media download has failed.", 9004, subcode=2207052,

@@ -1,10 +1,23 @@
 """Sandbox stand-in for LinkedIn (OAuth on www.linkedin.com, the versioned `/rest` API on api.linkedin.com).
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md §4 ("li §4.x"): client secret in the form body
-(HTTP Basic is not accepted), single-use codes, 60-day access tokens, non-rotating refresh tokens whose 365-day
-lifetime does not reset, a required `LinkedIn-Version` header, posts as a member or as an organization the member
-administers, the post URN in the `x-restli-id` header of an empty 201, the `little` text format (an unescaped
-reserved character silently truncates the post), image and multi-part video uploads, share statistics.
+Rules follow LinkedIn's documentation (learn.microsoft.com), cited below by the names in brackets:
+- [Auth code flow] https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow:
+  client secret in the form body (HTTP Basic is not accepted, as other clients report), single-use codes,
+  60-day access tokens.
+- [Refresh tokens] https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens:
+  non-rotating refresh tokens whose 365-day lifetime does not reset.
+- [Versioning] https://learn.microsoft.com/en-us/linkedin/marketing/versioning: a required `LinkedIn-Version`.
+- [Protocol version] https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version
+- [Posts API] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api: posts as
+  a member or as an organization the member administers; the post URN in the `x-restli-id` header of an empty 201.
+- [Little text format] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format:
+  an unescaped reserved character silently truncates the post.
+- [Images API] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api and
+  [Videos API] https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api
+- [Share statistics]
+  https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/share-statistics
+- [Rate limits] https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
+- [Error handling] https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling
 Scopes follow LinkedIn's product split (docs/platform-verification.md item 1): OpenID Connect scopes and
 Community Management scopes never come from one app, so asking for both is refused, and the member is then
 read from `/v2/me` (r_basicprofile) rather than `/v2/userinfo` (openid).
@@ -24,13 +37,13 @@ from stella.sandbox import core, oauth
 from stella.sandbox.store import Client, Token
 
 NAME = "linkedin"
-ACCESS_TTL = timedelta(days=60)  # li §4.1
+ACCESS_TTL = timedelta(days=60)  # [Auth code flow]
 REFRESH_TTL = timedelta(days=365)
-MAX_COMMENTARY = 3000  # li §4.3
+MAX_COMMENTARY = 3000  # as other clients apply it; LinkedIn's docs state no number
 MAX_VIDEO_BYTES = 500 * 1024 * 1024
 VIDEO_PART_BYTES = 4 * 1024 * 1024
-# platform-verification.md item 1: LinkedIn grants scopes per product, the Community Management API must be the only
-# product on its app, and an authorization asking for any scope the app lacks fails entirely. The two app kinds
+# docs/platform-verification.md item 1: LinkedIn grants scopes per product, the Community Management API must be the
+# only product on its app, and an authorization asking for any scope the app lacks fails entirely. The two app kinds
 # that can exist, and the scopes each may grant:
 SELF_SERVE_SCOPES = frozenset({"openid", "profile", "email", "w_member_social"})  # OIDC + Share on LinkedIn
 COMMUNITY_MANAGEMENT_SCOPES = frozenset({
@@ -47,7 +60,6 @@ MEMBER = {
     "name": "Maya Chen",
     "given_name": "Maya",
     "family_name": "Chen",
-    "picture": "https://media.licdn.com/dms/image/v2/D4E03AQ/profile-displayphoto-shrink_200_200/maya-chen.jpg",
     "locale": {"country": "US", "language": "en"},
     "email": "maya.chen@harborvine.example",
     "email_verified": True,
@@ -61,13 +73,13 @@ ORGANIZATIONS = {
     "51023377": {"localizedName": "Coastal Realtors Association", "vanityName": "coastal-realtors",
                  "role": "ANALYST"},  # visible in the ACLs, but this role may not post
 }
-# li §4.3: reserved characters of the `little` text format.
+# [Little text format]: reserved characters.
 _RESERVED = set("\\|{}@[]()<>#*_~")
 
 bp = Blueprint("sandbox_linkedin", __name__)
 
 
-# -- error shapes (li §4.5) ---------------------------------------------------------------------------------
+# -- error shapes ([Error handling]) ------------------------------------------------------------------------
 
 
 def _error(status: int, message: str, *, service_code: int | None = None, code: str | None = None,
@@ -85,7 +97,7 @@ def expired_token() -> Response:
 
 
 def rate_limited(retry_after: int = 60) -> Response:
-    # li §4.3: daily limits, and no Retry-After header.
+    # [Rate limits]: daily limits; no Retry-After header (none documented or seen).
     return _error(429, "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.")
 
 
@@ -120,7 +132,7 @@ def _token_json(token: Token) -> dict[str, Any]:
     }
     if token.refresh_token and token.refresh_expires_at:
         body["refresh_token"] = token.refresh_token
-        # li §4.1: the refresh token's lifetime counts down from the first grant; it never resets.
+        # [Refresh tokens]: the refresh token's lifetime counts down from the first grant; it never resets.
         body["refresh_token_expires_in"] = max(0, int((token.refresh_expires_at - core.now()).total_seconds()))
     return body
 
@@ -142,7 +154,7 @@ def _authorized(*scopes: str, any_of: frozenset[str] | None = None) -> Token | R
 
 
 def _versioned() -> Response | None:
-    """li §4.1: every /rest call names an active version; there is no default."""
+    """[Versioning]: every /rest call names an active version; there is no default."""
     version = request.headers.get("LinkedIn-Version", "")
     if not version:
         return _error(400, "A version must be present. Please specify a version by adding the LinkedIn-Version "
@@ -158,7 +170,7 @@ def _versioned() -> Response | None:
 
 
 def _restli() -> Response | None:
-    # li §4.1: finders and batch calls use Rest.li protocol 2.0.
+    # [Protocol version]: finders and batch calls use Rest.li protocol 2.0.
     if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
         return _error(400, "Missing or invalid X-Restli-Protocol-Version header; 2.0.0 is required for this call.")
     return None
@@ -188,7 +200,7 @@ def _share_urn() -> str:
 
 def render_little_text(commentary: str) -> str:
     """What LinkedIn shows for a `little`-format commentary: escapes removed, and the text cut at the first
-    unescaped reserved character (li §4.3), links and #hashtags excepted."""
+    unescaped reserved character ([Little text format]), links and #hashtags excepted."""
     out: list[str] = []
     i = 0
     while i < len(commentary):
@@ -213,7 +225,7 @@ def render_little_text(commentary: str) -> str:
     return "".join(out)
 
 
-# -- OAuth (li §4.1) ----------------------------------------------------------------------------------------------
+# -- OAuth ([Auth code flow], [Refresh tokens]) ------------------------------------------------------------------
 
 
 @bp.route("/www.linkedin.com/oauth/v2/authorization", methods=["GET", "POST"])
@@ -256,7 +268,7 @@ def _unauthorized_scope(scopes: list[str]) -> str | None:
 def access_token() -> Response:
     form = request.form
     if not form.get("client_id"):
-        # li §4.1: credentials go in the body; a Basic header alone leaves client_id missing.
+        # [Auth code flow]: credentials go in the body; a Basic header alone leaves client_id missing.
         return oauth.oauth_error(400, "invalid_request", 'A required parameter "client_id" is missing')
     client = oauth.authenticate_client(
         NAME, lambda problem: oauth.oauth_error(401, "invalid_client", "Client authentication failed"),
@@ -281,7 +293,7 @@ def access_token() -> Response:
         if old is None or old.client_id != client.client_id or old.revoked_at is not None or old.refresh_expired(now):
             return oauth.oauth_error(400, "invalid_grant", "The provided authorization grant or refresh token is "
                                                       "invalid, expired or revoked.")
-        # li §4.1: the same refresh token comes back, with its original expiry.
+        # [Refresh tokens]: the same refresh token comes back, with its original expiry.
         issued = core.store().issue_token(NAME, client_id=client.client_id, account_id=old.account_id,
                                           scopes=old.scopes, now=now, access_ttl=ACCESS_TTL,
                                           refresh_token=old.refresh_token, refresh_expires_at=old.refresh_expires_at)
@@ -298,6 +310,7 @@ def userinfo() -> Response:
     if isinstance(token, Response):
         return token
     info = {k: v for k, v in MEMBER.items() if k not in ("email", "email_verified") or "email" in token.scopes}
+    info["picture"] = core.avatar_url(NAME, str(MEMBER["name"]))  # real ones live on media.licdn.com
     return jsonify(info)
 
 
@@ -362,7 +375,7 @@ def organizations_batch() -> Response:
     return jsonify({"results": results, "statuses": {k: 200 for k in results}, "errors": errors})
 
 
-# -- media (li §4.2) -------------------------------------------------------------------------------------------------
+# -- media ([Images API], [Videos API]) ------------------------------------------------------------------------------
 
 
 def _initialize_owner(token: Token, body: Any, key: str = "initializeUploadRequest") -> str | Response:
@@ -497,7 +510,7 @@ def video_status(urn: str) -> Response:
                     "duration": 42000, "aspectRatioWidth": 16.0, "aspectRatioHeight": 9.0})
 
 
-# -- posts (li §4.2) -----------------------------------------------------------------------------------------------
+# -- posts ([Posts API]) -------------------------------------------------------------------------------------------
 
 REQUIRED_POST_FIELDS = ("author", "commentary", "visibility", "distribution", "lifecycleState")
 
@@ -572,7 +585,7 @@ def _post_media(content: Any, author: str) -> list[dict[str, Any]] | Response:
     return media
 
 
-# -- metrics (li §4.4) -----------------------------------------------------------------------------------------------
+# -- metrics ([Share statistics]) -------------------------------------------------------------------------------------
 
 
 def _statistics(urn: str, created_at: datetime) -> dict[str, Any]:
@@ -582,7 +595,7 @@ def _statistics(urn: str, created_at: datetime) -> dict[str, Any]:
     return {
         "impressionCount": impressions, "uniqueImpressionsCount": values["reach"], "clickCount": values["clicks"],
         "likeCount": values["likes"], "commentCount": values["comments"], "shareCount": values["shares"],
-        # li §4.4: engagement is a ratio, not a count.
+        # [Share statistics]: engagement is a ratio, not a count (the exact formula is not documented).
         "engagement": round(interactions / impressions, 6) if impressions else 0.0,
     }
 

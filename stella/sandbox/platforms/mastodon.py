@@ -1,10 +1,17 @@
 """Sandbox stand-in for Mastodon: any host is an instance (`/<instance>/api/v1/apps`, `/<instance>/oauth/...`).
 
-Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §4 ("masto §4.x"): apps
-registered per instance at runtime, authorization codes bound to the registered redirect URI and PKCE S256,
-tokens that never expire and cannot be refreshed, client auth by form or Basic, `{"error": ...}` bodies, the
-instance's character limit counted as Mastodon counts it (grapheme clusters, every URL = 23, mentions as
-@name), v2 media that may process asynchronously (202, then 206 until ready), statuses with Idempotency-Key.
+Rules follow Mastodon's documentation (docs.joinmastodon.org), cited below by the names in brackets:
+- [Apps] https://docs.joinmastodon.org/methods/apps/: apps registered per instance at runtime.
+- [OAuth] https://docs.joinmastodon.org/methods/oauth/: codes bound to the registered redirect URI, PKCE S256,
+  tokens that never expire and cannot be refreshed, client auth by form or Basic.
+- [OAuth scopes] https://docs.joinmastodon.org/api/oauth-scopes/
+- [API guidelines] https://docs.joinmastodon.org/api/guidelines/: form data or JSON.
+- [Errors] https://docs.joinmastodon.org/entities/Error/: `{"error": ...}` bodies.
+- [Instance] https://docs.joinmastodon.org/methods/instance/ and [Posting] https://docs.joinmastodon.org/user/posting/:
+  the character limit (grapheme clusters, every URL = 23, mentions as @name).
+- [Media] https://docs.joinmastodon.org/methods/media/: v2 media that may process asynchronously (202, then 206).
+- [Statuses] https://docs.joinmastodon.org/methods/statuses/: statuses with Idempotency-Key.
+- [Rate limits] https://docs.joinmastodon.org/api/rate-limits/
 Other platforms' fixed host routes take precedence in Flask routing, so the variable host never shadows them.
 """
 
@@ -25,7 +32,7 @@ from stella.sandbox.store import Client, Token
 
 NAME = "mastodon"
 DEMO_INSTANCE = "mastodon.example"
-# Hosts starting with this behave like a pre-4.x / non-Mastodon server: no /api/v2/instance (masto §4.1).
+# Hosts starting with this behave like a pre-4.x / non-Mastodon server: no /api/v2/instance ([Instance]).
 LEGACY_PREFIX = "legacy."
 KNOWN_SCOPES = frozenset({
     "read", "write", "push", "follow", "profile",
@@ -33,9 +40,9 @@ KNOWN_SCOPES = frozenset({
     "write:statuses", "write:media", "write:accounts", "write:favourites",
 })
 CODE_TTL = timedelta(minutes=10)  # Doorkeeper's default authorization-code lifetime
-IDEMPOTENCY_WINDOW = timedelta(hours=1)  # masto §4.2
-MEDIA_LIMIT, MEDIA_WINDOW = 30, timedelta(minutes=30)  # masto §4.3: POST /api/v2/media, 30 per 30 min
-MAX_CHARACTERS, MAX_MEDIA, URL_CHARS = 500, 4, 23  # masto §4.3 defaults
+IDEMPOTENCY_WINDOW = timedelta(hours=1)  # [Statuses]
+MEDIA_LIMIT, MEDIA_WINDOW = 30, timedelta(minutes=30)  # [Rate limits]: POST /api/v2/media, 30 per 30 min
+MAX_CHARACTERS, MAX_MEDIA, URL_CHARS = 500, 4, 23  # [Instance] defaults
 IMAGE_LIMIT, VIDEO_LIMIT, DESCRIPTION_LIMIT = 16_777_216, 103_809_024, 1500
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif")
 VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime", "video/ogg")
@@ -59,7 +66,7 @@ DEMO_ACCOUNT = {
 bp = Blueprint("sandbox_mastodon", __name__)
 
 
-# -- error shapes (masto §4.5) -------------------------------------------------------------------------------
+# -- error shapes ([Errors]) ---------------------------------------------------------------------------------
 
 
 def error(status: int, message: str, description: str | None = None, headers: dict[str, str] | None = None) -> Response:
@@ -163,12 +170,12 @@ def instance_v1(instance: str) -> Response:
     return jsonify(body)
 
 
-# -- apps and OAuth (masto §4.1) --------------------------------------------------------------------------------
+# -- apps and OAuth ([Apps], [OAuth]) ---------------------------------------------------------------------------
 
 
 @bp.post("/<instance>/api/v1/apps")
 def register_app(instance: str) -> Response:
-    # masto §4.2 (api/guidelines.md): form data and JSON are both accepted.
+    # [API guidelines]: form data and JSON are both accepted.
     payload: Any = (request.get_json(silent=True) if request.is_json else request.form) or {}
     name = str(payload.get("client_name") or "").strip()
     if not name:
@@ -241,7 +248,7 @@ def authorize(instance: str) -> Response:
         return consent
     challenge = request.args.get("code_challenge")
     method = request.args.get("code_challenge_method")
-    if challenge and method != "S256":  # masto §4.1: S256 only
+    if challenge and method != "S256":  # [OAuth]: S256 only
         return oauth.redirect_error(consent.redirect_uri, consent.state, "invalid_request",
                                     "Code challenge method must be S256.")
     return consent.page(
@@ -256,14 +263,14 @@ def authorize(instance: str) -> Response:
 
 
 def _check_scopes(scopes: list[str], client: Client) -> oauth.Refusal | None:
-    # masto §4.1 Scopes: the requested scope must be a subset of the registered one.
+    # [OAuth scopes]: the requested scope must be a subset of the registered one.
     if all(_scope_allowed(scope, _client_scopes(client)) for scope in scopes):
         return None
     return oauth.Refusal("The requested scope is invalid, unknown, or malformed.", "invalid_scope")
 
 
 def _authenticated_client(instance: str, refusal: Callable[[], Response]) -> Client | Response:
-    # masto §4.1 step 0: client_secret_basic and client_secret_post are both supported.
+    # [OAuth]: client_secret_basic and client_secret_post are both supported.
     return oauth.authenticate_client(NAME, lambda problem: refusal(), styles=("basic", "body"),
                                      lookup=lambda client_id: _client(instance, client_id))
 
@@ -275,7 +282,7 @@ def token(instance: str) -> Response:
         return client
     grant_type = request.form.get("grant_type")
     if grant_type != "authorization_code":
-        # masto §4.1 step 3: refresh tokens are disabled; client_credentials is out of the sandbox's scope.
+        # [OAuth]: refresh tokens are disabled; client_credentials is out of the sandbox's scope.
         return error(
             400, "unsupported_grant_type",
             "The authorization grant type is not supported by the authorization server.",
@@ -347,9 +354,10 @@ def account_json(instance: str) -> dict[str, Any]:
         "note": DEMO_ACCOUNT["note"],
         "url": f"https://{instance}/@{username}",
         "uri": f"https://{instance}/users/{username}",
-        "avatar": f"https://{instance}/system/accounts/avatars/harborvine/original/avatar.png",
-        "avatar_static": f"https://{instance}/system/accounts/avatars/harborvine/original/avatar.png",
-        "header": f"https://{instance}/system/accounts/headers/harborvine/original/header.jpg",
+        # Pictures are served by the sandbox itself: the instance named here is not really there.
+        "avatar": core.avatar_url(NAME, DEMO_ACCOUNT["display_name"]),
+        "avatar_static": core.avatar_url(NAME, DEMO_ACCOUNT["display_name"]),
+        "header": core.avatar_url(NAME, DEMO_ACCOUNT["display_name"]),
         "followers_count": 842,
         "following_count": 197,
         "statuses_count": len([p for p in core.store().posts(NAME) if p.extra.get("instance") == instance]),
@@ -367,7 +375,7 @@ def verify_credentials(instance: str) -> Response:
     return jsonify(body)
 
 
-# -- media (masto §4.2 Media) -------------------------------------------------------------------------------------
+# -- media ([Media]) -------------------------------------------------------------------------------------------------
 
 
 def _media_json(instance: str, media_id: str, media: dict[str, Any]) -> dict[str, Any]:
@@ -447,12 +455,12 @@ def get_media(instance: str, media_id: str) -> Response:
     return response
 
 
-# -- statuses (masto §4.2 Status) -----------------------------------------------------------------------------
+# -- statuses ([Statuses]) ---------------------------------------------------------------------------------------
 
 
 def countable_length(text: str) -> int:
-    """masto §4.3: every URL counts as 23, a mention @name@host as @name; grapheme clusters otherwise
-    (mastodon app/validators/status_length_validator.rb)."""
+    """[Posting]: every URL counts as 23, a mention @name@host as @name; grapheme clusters otherwise, as
+    https://github.com/mastodon/mastodon/blob/main/app/validators/status_length_validator.rb counts them."""
     countable = URL_RE.sub("x" * URL_CHARS, text)
     countable = MENTION_RE.sub(r"@\1", countable)
     return count_graphemes(countable)
@@ -508,7 +516,7 @@ def create_status(instance: str) -> Response:
         if seen and datetime.fromisoformat(seen["at"]) > now - IDEMPOTENCY_WINDOW:
             body = _status_json(instance, seen["status_id"])
             if body is not None:
-                return jsonify(body)  # masto §4.2: the same status for a repeated key
+                return jsonify(body)  # [Statuses]: the same status for a repeated key
     payload = request.get_json(silent=True) if request.is_json else None
     form = payload if isinstance(payload, dict) else request.form
     text = str(form.get("status") or "")
@@ -567,7 +575,7 @@ def create_status(instance: str) -> Response:
 
 @bp.get("/<instance>/api/v1/statuses/<status_id>")
 def get_status(instance: str, status_id: str) -> Response:
-    """masto §4.4: public statuses need no token; the counts back the analytics step."""
+    """[Statuses] GET: public statuses need no token; the counts back the analytics step."""
     body = _status_json(instance, status_id)
     if body is None:
         return error(404, "Record not found")

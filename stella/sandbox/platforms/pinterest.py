@@ -1,12 +1,18 @@
 """Sandbox stand-in for Pinterest (API v5): OAuth, the account, boards, image/carousel/video pins, pin analytics.
 
-Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §2 ("§2.x"). Strict like
-Pinterest: the token endpoint takes HTTP Basic client authentication only, the redirect URI must match exactly,
-codes are single use and expire, refresh tokens rotate on every refresh (continuous refresh: 60 days, renewed)
-and a replaced one stops working, access tokens last 30 days; scopes are checked per endpoint; pins need a
-numeric board the user owns and a media source; title 100, description 800, alt text 500, link 2048;
-carousels 2–5 images; video pins go register → multipart upload to the storage bucket (no bearer token
-allowed there) → processing → pin with a cover. Errors use Pinterest's `{"code", "message"}` body.
+Rules follow Pinterest's documentation (developers.pinterest.com), cited below by the names in brackets:
+- [OAuth token] https://developers.pinterest.com/docs/api/v5/oauth-token: HTTP Basic client authentication only,
+  refresh tokens that rotate on every refresh (continuous refresh: 60 days, renewed), 30-day access tokens.
+- [Authentication guide] https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/:
+  exact redirect URI, single-use codes, comma-separated scopes, the sandbox's own token endpoint.
+- [Access tiers] https://developers.pinterest.com/docs/key-concepts/access-tiers/ and
+  [API Sandbox] https://developers.pinterest.com/docs/developer-tools/sandbox/
+- [Create pin] https://developers.pinterest.com/docs/api/v5/pins-create: a numeric board and a media source;
+  title 100, description 800, alt text 500, link 2048; carousels of 2–5 images; video pins with a cover.
+- [Register media] https://developers.pinterest.com/docs/api/v5/media-create: register → multipart upload to the
+  storage bucket (no bearer token allowed there) → processing.
+- [Pin analytics] https://developers.pinterest.com/docs/api/v5/pins-analytics
+- [OpenAPI] https://github.com/pinterest/api-description: scopes per endpoint, the `{"code", "message"}` error body.
 """
 
 from __future__ import annotations
@@ -25,24 +31,24 @@ from stella.sandbox.store import Token
 
 NAME = "pinterest"
 API = "api.pinterest.com"
-# Pinterest's API Sandbox (STELLA_PINTEREST_API_URL): the same API on its own host, for Trial apps (§2.1 access
-# tiers); its tokens come from its own token endpoint and work only there, and it cannot create video pins.
+# Pinterest's API Sandbox (STELLA_PINTEREST_API_URL): the same API on its own host, for Trial apps ([Access
+# tiers]); its tokens come from its own token endpoint and work only there, and it cannot create video pins.
 SANDBOX_API = "api-sandbox.pinterest.com"
 UPLOAD_HOST = "pinterest-media-upload.s3-accelerate.amazonaws.com"
-ACCESS_TTL = timedelta(seconds=2592000)  # §2.1: 30 days
-REFRESH_TTL = timedelta(seconds=5184000)  # §2.1: continuous refresh, 60 days from each refresh
+ACCESS_TTL = timedelta(seconds=2592000)  # [OAuth token]: 30 days
+REFRESH_TTL = timedelta(seconds=5184000)  # [OAuth token]: continuous refresh, 60 days from each refresh
 CODE_TTL = timedelta(minutes=10)
 KNOWN_SCOPES = frozenset({
     "ads:read", "ads:write", "boards:read", "boards:read_secret", "boards:write", "boards:write_secret",
     "catalogs:read", "catalogs:write", "pins:read", "pins:read_secret", "pins:write", "pins:write_secret",
     "user_accounts:read", "user_accounts:write",
 })
-MAX_TITLE, MAX_DESCRIPTION, MAX_ALT_TEXT, MAX_LINK = 100, 800, 500, 2048  # §2.3
+MAX_TITLE, MAX_DESCRIPTION, MAX_ALT_TEXT, MAX_LINK = 100, 800, 500, 2048  # [Create pin]
 MIN_CAROUSEL, MAX_CAROUSEL = 2, 5
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 VIDEO_PROCESSING = timedelta(seconds=10)
-MAX_ANALYTICS_DAYS = 90  # §2.4
+MAX_ANALYTICS_DAYS = 90  # [Pin analytics]
 
 USER = {
     "id": "1125968642187254183",
@@ -51,7 +57,6 @@ USER = {
     "business_name": "Harbor & Vine Realty",
     "about": "Boston waterfront homes, staging ideas and neighborhood guides.",
     "website_url": "https://harborvine.example",
-    "profile_image": "https://i.pinimg.com/600x600_R/5a/c3/11/5ac3114f0e8e2c2b9d0a4f3e7c9d1b2a.jpg",
 }
 BOARDS = [
     {"id": "1125968573467820341", "name": "Waterfront Listings", "privacy": "PUBLIC",
@@ -67,7 +72,7 @@ BOARDS = [
 bp = Blueprint("sandbox_pinterest", __name__)
 
 
-# -- Pinterest's error shape (§2.5) --------------------------------------------------------------------------
+# -- Pinterest's error shape ([OpenAPI]) ---------------------------------------------------------------------
 
 
 def pinterest_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -117,25 +122,25 @@ def _environment() -> str:
 
 
 def _no_video_in_sandbox() -> Response | None:
-    # developers.pinterest.com/docs/developer-tools/sandbox/ (platform-verification.md item 4): the API Sandbox
-    # cannot create video pins. ⚠️ Its exact error body is not documented; this follows the {code, message} shape.
+    # [API Sandbox] (docs/platform-verification.md item 4): the API Sandbox
+    # cannot create video pins. Its exact error body is not documented; this follows the {code, message} shape.
     if _environment() == "sandbox":
         return pinterest_error(400, 1, "Invalid request: video Pins cannot be created in the API Sandbox.")
     return None
 
 
-# -- OAuth (§2.1) ----------------------------------------------------------------------------------------------
+# -- OAuth ([OAuth token], [Authentication guide]) --------------------------------------------------------------
 
 
 @bp.route("/www.pinterest.com/oauth/", methods=["GET", "POST"])
 def authorize() -> Response:
-    """One consent page for both APIs: the code it issues is exchanged at either token endpoint (§2.1)."""
+    """One consent page for both APIs: the code it issues is exchanged at either token endpoint."""
     consent = oauth.check_consent_request(
         PLATFORM,
         unknown_client=oauth.Refusal("Invalid client_id: this app does not exist."),
         redirect_mismatch=oauth.Refusal("The redirect_uri does not match any registered for this app."),
         bad_response_type=oauth.Refusal("response_type must be code."),
-        scope_separator=",",  # §2.1: comma-separated
+        scope_separator=",",  # [Authentication guide]: comma-separated
         check_scopes=oauth.known_scopes(KNOWN_SCOPES, unknown=oauth.Refusal("Invalid scope: {value}"),
                                         missing=oauth.Refusal("The scope parameter is required.")),
     )
@@ -161,7 +166,7 @@ def _token_body(token: Token, response_type: str) -> dict[str, Any]:
 
 @api_route("/v5/oauth/token", methods=["POST"])
 def token_endpoint() -> Response:
-    # §2.1: HTTP Basic only; credentials in the body are not client authentication here.
+    # [OAuth token]: HTTP Basic only; credentials in the body are not client authentication here.
     client = oauth.authenticate_client(NAME, _refuse_client)
     if isinstance(client, Response):
         return client
@@ -213,7 +218,7 @@ def _refresh(client_id: str) -> Response:
         if not set(narrowed) <= set(old.scopes):
             return pinterest_error(400, 1, "Invalid request: scope exceeds the scopes originally granted.")
         scopes = narrowed
-    # §2.1: continuous refresh — a new refresh token every time; the old one stops working.
+    # [OAuth token]: continuous refresh — a new refresh token every time; the old one stops working.
     store.mark_replaced(NAME, value, now=now)
     token = store.issue_token(
         NAME, client_id=client_id, account_id=old.account_id, scopes=scopes, now=now, access_ttl=ACCESS_TTL,
@@ -237,7 +242,7 @@ def _access(*required: str) -> Token | Response:
         return _expired_token()
     missing = [s for s in required if s not in token.scopes]
     if missing:
-        # ⚠️ The exact body for a missing scope is not in the stored documents; this follows the {code, message} shape.
+        # The exact body for a missing scope is not documented; this follows the {code, message} shape.
         return pinterest_error(403, 3, f"Authorization failed. Missing scope: {', '.join(missing)}")
     return token
 
@@ -256,7 +261,8 @@ def user_account() -> Response:
         return token
     posts = _user_posts()
     views = sum(core.metric_values(p.platform_post_id, p.created_at)["impressions"] for p in posts)
-    return jsonify({**USER, "board_count": len(BOARDS), "pin_count": len(posts), "follower_count": 2317,
+    return jsonify({**USER, "profile_image": core.avatar_url(NAME, USER["business_name"]),  # not on i.pinimg.com
+                    "board_count": len(BOARDS), "pin_count": len(posts), "follower_count": 2317,
                     "following_count": 184, "monthly_views": 40210 + views})
 
 
@@ -267,8 +273,7 @@ def _board_view(board: dict[str, Any]) -> dict[str, Any]:
         "created_at": "2023-02-14T16:20:11", "board_pins_modified_at": "2026-01-05T09:12:44",
         "owner": {"username": USER["username"]}, "collaborator_count": 0, "follower_count": 412,
         "pin_count": len(pins),
-        "media": {"image_cover_url": f"https://i.pinimg.com/400x300/sandbox/{board['id']}.jpg",
-                  "pin_thumbnail_urls": []},
+        "media": {"image_cover_url": core.avatar_url(NAME, board["name"]), "pin_thumbnail_urls": []},
     }
 
 
@@ -310,7 +315,7 @@ def board_pins(board_id: str) -> Response:
     return jsonify({"items": [p for p in pins if p][: int(page_size)], "bookmark": None})
 
 
-# -- pins (§2.2) -----------------------------------------------------------------------------------------------
+# -- pins ([Create pin]) ---------------------------------------------------------------------------------------
 
 
 def _check_text(body: dict[str, Any]) -> Response | None:
@@ -345,7 +350,7 @@ def _decode_image(item: dict[str, Any]) -> tuple[bytes, str] | Response:
 
 
 def _reachable(url: Any) -> bool:
-    # Pinterest downloads the image itself (§2.2): only a public http(s) URL can be reached.
+    # Pinterest downloads the image itself ([Create pin] image_url): only a public http(s) URL can be reached.
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         return False
     host = url.split("://", 1)[1].split("/", 1)[0].split(":")[0].lower()
@@ -523,7 +528,7 @@ def _metric(metric: str, values: dict[str, int]) -> float | int:
 
 @api_route("/v5/pins/<pin_id>/analytics", methods=["GET"])
 def pin_analytics(pin_id: str) -> Response:
-    """§2.4: daily_metrics per day with data_status, summary_metrics, lifetime_metrics under the app type."""
+    """[Pin analytics]: daily_metrics with data_status, summary_metrics, lifetime_metrics under the app type."""
     token = _access("boards:read", "pins:read")
     if isinstance(token, Response):
         return token
@@ -571,7 +576,7 @@ def pin_analytics(pin_id: str) -> Response:
     }})
 
 
-# -- video upload (§2.2 Video) ---------------------------------------------------------------------------------
+# -- video upload ([Register media]) ---------------------------------------------------------------------------
 
 
 def _media_status(media: dict[str, Any]) -> str:
@@ -622,7 +627,7 @@ def _s3_error(status: int, code: str, message: str) -> Response:
 
 @bp.post(f"/{UPLOAD_HOST}/")
 def s3_upload() -> Response:
-    """The storage bucket: a browser-style POST policy upload. A bearer token here is refused (§2.2 step 2)."""
+    """The storage bucket: a browser-style POST policy upload. A bearer token here is refused ([Register media])."""
     if request.headers.get("Authorization"):
         return _s3_error(400, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm "
                          "form field or the Authorization header is supported")

@@ -1,10 +1,16 @@
 """Sandbox stand-in for Threads (threads.com consent, graph.threads.net API).
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md §3 ("§"): Threads app credentials in the POST form
-(never Basic), exact redirect URI, single-use codes, 1-hour tokens swapped for 60-day ones with th_exchange_token,
-th_refresh_token only for unexpired tokens at least 24 h old, TEXT/IMAGE/VIDEO/CAROUSEL containers that must be
-FINISHED before threads_publish, 500-character texts where emoji count as their UTF-8 length, at most 5 links,
-carousels of 2–20 items, 250 posts per 24 h, shortcode permalinks, per-post insights; Graph error envelope (§1.5).
+Rules follow Meta's documentation, cited below by the names in brackets:
+- [Threads tokens] https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions:
+  Threads app credentials in the POST form (never Basic), exact redirect URI, single-use codes, threads_basic.
+- [Threads long-lived tokens] https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/: 1-hour
+  tokens swapped for 60-day ones (th_exchange_token); th_refresh_token for unexpired tokens at least 24 h old.
+- [Threads posts] https://developers.facebook.com/docs/threads/posts: TEXT/IMAGE/VIDEO/CAROUSEL containers that
+  must be FINISHED before threads_publish; 500-character texts where emoji count as their UTF-8 length; 5 links.
+- [Threads overview] https://developers.facebook.com/docs/threads/overview: 250 posts per 24 h.
+- [Threads insights] https://developers.facebook.com/docs/threads/insights: per-post insights.
+- [Graph errors] https://developers.facebook.com/docs/graph-api/guides/error-handling: the error envelope.
+Carousels of 2–20 items (20 per third parties, 10 in older docs) and shortcode permalinks are as clients see them.
 """
 
 from __future__ import annotations
@@ -36,15 +42,15 @@ from stella.sandbox.platforms.facebook import rate_limited_error
 from stella.sandbox.store import Client, Token
 
 NAME = "threads"
-GRAPH_HOSTS = ("graph.threads.net", "graph.threads.com")  # §3: graph.threads.com is an alias
+GRAPH_HOSTS = ("graph.threads.net", "graph.threads.com")  # .com is an alias newer Threads doc pages use
 CODE_TTL = timedelta(minutes=10)
-SHORT_TTL = timedelta(hours=1)  # §3.1
-LONG_TTL = timedelta(seconds=5183944)  # §3.1: ≈60 days
-MIN_REFRESH_AGE = timedelta(hours=24)  # §3.1
-MAX_TEXT = 500  # §3.3
+SHORT_TTL = timedelta(hours=1)  # [Threads tokens]
+LONG_TTL = timedelta(seconds=5183944)  # [Threads long-lived tokens]: ≈60 days
+MIN_REFRESH_AGE = timedelta(hours=24)  # [Threads long-lived tokens]
+MAX_TEXT = 500  # [Threads posts]
 MAX_LINKS = 5
-MIN_CHILDREN, MAX_CHILDREN = 2, 20  # §3.2 ⚠️
-DAILY_POSTS = 250  # §3.3
+MIN_CHILDREN, MAX_CHILDREN = 2, 20  # 20 per third parties; unverified
+DAILY_POSTS = 250  # [Threads overview]
 VIDEO_PROCESSING = timedelta(seconds=5)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
@@ -58,7 +64,6 @@ DEMO = {
     "id": "25811234567890123",
     "username": "harborvine.realty",
     "name": "Harbor & Vine Realty",
-    "threads_profile_picture_url": "https://scontent.cdninstagram.com/v/t51.2885-19/harborvine-threads.jpg",
     "threads_biography": "Coastal homes and honest advice. Open houses every weekend.",
 }
 
@@ -66,7 +71,7 @@ bp = Blueprint("sandbox_threads", __name__)
 
 
 def text_length(text: str) -> int:
-    """§3.3: characters, except that an emoji counts as its UTF-8 byte length (the counter Stella checks with)."""
+    """[Threads posts]: characters, but an emoji counts as its UTF-8 byte length (the counter Stella checks with)."""
     return count_chars_emoji_utf8(text)
 
 
@@ -75,7 +80,7 @@ def graph_routes(rule: str, **options: Any) -> Callable[[core.View], core.View]:
     return core.route_on_hosts(bp, GRAPH_HOSTS, rule, **options)
 
 
-# -- authorization (§3.1) -------------------------------------------------------------------------------------
+# -- authorization ([Threads tokens]) ------------------------------------------------------------------------
 
 
 @bp.route("/threads.com/oauth/authorize", methods=["GET", "POST"])
@@ -94,7 +99,7 @@ def authorize() -> Response:
     if isinstance(consent, Response):
         return consent
     return consent.page(account_id=DEMO["id"], account_label=f"@{DEMO['username']}", code_ttl=CODE_TTL,
-                        redirect_fragment="_")  # §1.1: Meta appends #_ to the redirect
+                        redirect_fragment="_")  # Meta appends #_ to the redirect (as for Instagram Login)
 
 
 _KNOWN = oauth.known_scopes(KNOWN_SCOPES, unknown=oauth.Refusal("Invalid Scopes: {value}."))
@@ -102,7 +107,7 @@ _KNOWN = oauth.known_scopes(KNOWN_SCOPES, unknown=oauth.Refusal("Invalid Scopes:
 
 def _check_scopes(scopes: list[str], client: Client) -> oauth.Refusal | None:
     unknown = _KNOWN(scopes, client)
-    if unknown is None and "threads_basic" not in scopes:  # §3.1: threads_basic is always required
+    if unknown is None and "threads_basic" not in scopes:  # [Threads tokens]: threads_basic is always required
         return oauth.Refusal("The threads_basic permission is required.")
     return unknown
 
@@ -111,7 +116,7 @@ def _check_scopes(scopes: list[str], client: Client) -> oauth.Refusal | None:
 def access_token() -> Response:
     if request.method != "POST":
         return graph_error("Unsupported get request. Please read the Graph API documentation", 100)
-    form = request.form  # §3.1: form fields in the body; HTTP Basic is not read
+    form = request.form  # [Threads tokens]: form fields in the body; HTTP Basic is not read
     client = app_client(form, NAME)
     if isinstance(client, Response):
         return client
@@ -132,7 +137,7 @@ def _live_token(value: str | None) -> Token | Response:
 
 @graph_routes("/access_token", methods=["GET"])
 def exchange_token() -> Response:
-    """§3.1: th_exchange_token with client_secret and the short-lived token (no client_id)."""
+    """[Threads long-lived tokens]: th_exchange_token with client_secret and the short-lived token (no client_id)."""
     if request.args.get("grant_type") != "th_exchange_token":
         return graph_error("Invalid grant_type: it must be th_exchange_token", 100)
     token = _live_token(request.args.get("access_token"))
@@ -149,7 +154,7 @@ def exchange_token() -> Response:
 
 @graph_routes("/refresh_access_token", methods=["GET"])
 def refresh_token() -> Response:
-    """§3.1: th_refresh_token, for a long-lived token that is unexpired and at least 24 hours old."""
+    """[Threads long-lived tokens]: th_refresh_token, for an unexpired long-lived token at least 24 hours old."""
     if request.args.get("grant_type") != "th_refresh_token":
         return graph_error("Invalid grant_type: it must be th_refresh_token", 100)
     token = _live_token(request.args.get("access_token"))
@@ -198,7 +203,9 @@ def node(version: str, node_id: str) -> Response:
     if node_id in ("me", DEMO["id"]):
         if token.account_id != DEMO["id"]:
             return _missing(node_id)
-        return jsonify(pick(DEMO, requested_fields(("id",))))
+        # The real picture lives on Instagram's CDN: the sandbox serves its own.
+        profile = {**DEMO, "threads_profile_picture_url": core.avatar_url(NAME, DEMO["name"])}
+        return jsonify(pick(profile, requested_fields(("id",))))
     data = _node(node_id)
     if data is None or data.get("user") != token.account_id:
         return _missing(node_id)
@@ -235,7 +242,7 @@ def edge(version: str, node_id: str, edge: str) -> Response:
     return insights(token, node_id)
 
 
-# -- containers and publishing (§3.2) ---------------------------------------------------------------------------
+# -- containers and publishing ([Threads posts]) -----------------------------------------------------------------
 
 
 def _public_url(value: Any) -> bool:

@@ -1,11 +1,23 @@
 """Sandbox stand-in for TikTok (Login Kit v2 and the Content Posting API).
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md §6 ("tt §6.x"): `client_key` instead of client_id,
-comma-separated scopes, client_key and client_secret in the form body, single-use codes, 2-hour access tokens and
-180-day refresh tokens that rotate (the newer documentation), `{"data","error":{"code","message","log_id"}}`
-bodies, creator info before a direct post, FILE_UPLOAD chunk rules and in-order Content-Range uploads, photos
-pulled only from verified URL prefixes, no text-only posts, asynchronous status with the misspelt
-`publicaly_available_post_id`, and per-video metrics through video/query.
+Rules follow TikTok's documentation (developers.tiktok.com), cited below by the names in brackets:
+- [Login Kit for Web] https://developers.tiktok.com/doc/login-kit-web: `client_key` instead of client_id,
+  comma-separated scopes.
+- [Token management] https://developers.tiktok.com/doc/oauth-user-access-token-management: client_key and
+  client_secret in the form body, single-use codes.
+- [Refresh a token] https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token: 2-hour access tokens
+  and 180-day refresh tokens that rotate (the newer page; an older one said 24 hours and 365 days).
+- [Error handling] https://developers.tiktok.com/doc/tiktok-api-v2-error-handling:
+  `{"data","error":{"code","message","log_id"}}` bodies; [OAuth errors] https://developers.tiktok.com/doc/oauth-error-handling
+- [Creator info] https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info/: required
+  before a direct post. [Direct Post] https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
+- [Media transfer] https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide: FILE_UPLOAD chunk
+  rules and in-order Content-Range uploads.
+- [Photo post] https://developers.tiktok.com/doc/content-posting-api-reference-photo-post: photos pulled only
+  from verified URL prefixes; no text-only posts.
+- [Post status] https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status: asynchronous
+  status with the misspelt `publicaly_available_post_id`.
+- [Video query] https://developers.tiktok.com/doc/tiktok-api-v2-video-query: per-video metrics.
 """
 
 from __future__ import annotations
@@ -22,16 +34,16 @@ from stella.sandbox import core, oauth
 from stella.sandbox.store import Client, Token
 
 NAME = "tiktok"
-ACCESS_TTL = timedelta(hours=2)  # tt §6.1, newer page
+ACCESS_TTL = timedelta(hours=2)  # [Refresh a token], newer page
 REFRESH_TTL = timedelta(days=180)
 CODE_TTL = timedelta(minutes=5)
-MAX_CAPTION = 2200  # tt §6.3, UTF-16 units
+MAX_CAPTION = 2200  # [Direct Post], UTF-16 units
 MAX_PHOTO_TITLE, MAX_PHOTO_DESCRIPTION, MAX_PHOTOS = 90, 4000, 35
 MIN_CHUNK, MAX_CHUNK, MAX_LAST_CHUNK = 5 * 1024 * 1024, 64 * 1024 * 1024, 128 * 1024 * 1024
 KNOWN_SCOPES = frozenset({"user.info.basic", "user.info.profile", "user.info.stats", "video.publish",
                           "video.upload", "video.list"})
 PRIVACY_OPTIONS = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
-# Photo URLs must be on a prefix verified in the developer portal (tt §6.2).
+# Photo URLs must be on a prefix verified in the developer portal ([Photo post]).
 VERIFIED_PREFIXES = ("https://media.harborvine.example/",)
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 USER_FIELDS = frozenset({"open_id", "union_id", "avatar_url", "avatar_url_100", "avatar_large_url", "display_name",
@@ -43,9 +55,6 @@ STATS_FIELDS = frozenset({"follower_count", "following_count", "likes_count", "v
 DEMO = {
     "open_id": "723f24d7-e717-40f8-a2b6-cb8464cd23b4",
     "union_id": "c9c60f44-a68e-4f5d-84dd-ce22faeb0ba1",
-    "avatar_url": "https://p16-sign.tiktokcdn-us.com/tos-useast5-avt-0068-tx/harborvine~c5_168x168.jpeg",
-    "avatar_url_100": "https://p16-sign.tiktokcdn-us.com/tos-useast5-avt-0068-tx/harborvine~c5_100x100.jpeg",
-    "avatar_large_url": "https://p16-sign.tiktokcdn-us.com/tos-useast5-avt-0068-tx/harborvine~c5_1080x1080.jpeg",
     "display_name": "Harbor & Vine Realty",
     "bio_description": "Coastal homes 🏡 Tours every Friday",
     "profile_deep_link": "https://vm.tiktok.com/ZMharborvine/",
@@ -57,10 +66,23 @@ DEMO = {
     "video_count": 87,
 }
 
+AVATAR_FIELDS = ("avatar_url", "avatar_url_100", "avatar_large_url")
+
+
+def _avatar() -> str:
+    # Real ones live on tiktokcdn: the sandbox serves its own.
+    return core.avatar_url(NAME, str(DEMO["display_name"]))
+
+
+def _user() -> dict[str, Any]:
+    """The demo user with its pictures, one per size field."""
+    return {**DEMO, **dict.fromkeys(AVATAR_FIELDS, _avatar())}
+
+
 bp = Blueprint("sandbox_tiktok", __name__)
 
 
-# -- error shapes (tt §6.5) ----------------------------------------------------------------------------------
+# -- error shapes ([Error handling], [OAuth errors]) -------------------------------------------------------
 
 
 def _log_id() -> str:
@@ -76,7 +98,7 @@ def _ok(data: dict[str, Any], status: int = 200) -> Response:
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
-    # tt §6.5: the OAuth endpoints' RFC 6749 body carries a log_id too.
+    # [OAuth errors]: the OAuth endpoints' RFC 6749 body carries a log_id too.
     return oauth.oauth_error(status, error, description, log_id=_log_id())
 
 
@@ -152,7 +174,7 @@ def _video_id() -> str:
     return str(7_310_000_000_000_000_000 + int(core.now().timestamp()) * 1000 + core.store().next_number(NAME, "video"))
 
 
-# -- OAuth (tt §6.1) ------------------------------------------------------------------------------------------------
+# -- OAuth ([Login Kit for Web], [Token management]) ---------------------------------------------------------------
 
 
 @bp.route("/www.tiktok.com/v2/auth/authorize/", methods=["GET", "POST"])
@@ -168,7 +190,7 @@ def authorize() -> Response:
         redirect_mismatch=oauth.Refusal("Something went wrong: redirect_uri does not match the registered "
                                         "redirect URI."),
         bad_response_type=oauth.Refusal("response_type must be code", "invalid_request"),
-        scope_separator=",",  # tt §6.1: comma-separated
+        scope_separator=",",  # [Login Kit for Web]: comma-separated
         check_scopes=oauth.known_scopes(KNOWN_SCOPES, unknown=invalid_scope, missing=invalid_scope),
     )
     if isinstance(consent, Response):
@@ -178,7 +200,7 @@ def authorize() -> Response:
 
 
 def _client() -> Client | Response:
-    """tt §6.1: client_key and client_secret travel in the form body."""
+    """[Token management]: client_key and client_secret travel in the form body."""
     return oauth.authenticate_client(
         NAME, lambda problem: _oauth_error(401, "invalid_client", "Client key or secret is incorrect."),
         styles=("body",), id_field="client_key",
@@ -214,7 +236,7 @@ def token() -> Response:
         if (old is None or old.client_id != client.client_id or old.revoked_at is not None
                 or old.replaced_at is not None or old.refresh_expired(now)):
             return _oauth_error(400, "invalid_grant", "Refresh token is invalid or expired.")
-        # tt §6.1 (newer page): the refresh token rotates and the old one stops working.
+        # [Refresh a token] (newer page): the refresh token rotates and the old one stops working.
         core.store().mark_replaced(NAME, old.refresh_token or "", now=now)
         issued = core.store().issue_token(NAME, client_id=client.client_id, account_id=old.account_id,
                                           scopes=old.scopes, now=now, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL,
@@ -251,10 +273,11 @@ def user_info() -> Response:
             set(fields) & STATS_FIELDS and "user.info.stats" not in token.scopes):
         return api_error(401, "scope_not_authorized",
                          "The user did not authorize the scope required for completing this request.")
-    return _ok({"user": {f: DEMO[f] for f in fields}})
+    user = _user()
+    return _ok({"user": {f: user[f] for f in fields}})
 
 
-# -- publishing (tt §6.2) ----------------------------------------------------------------------------------------
+# -- publishing ([Creator info], [Direct Post], [Media transfer], [Photo post]) ----------------------------------
 
 
 @bp.post("/open.tiktokapis.com/v2/post/publish/creator_info/query/")
@@ -263,7 +286,7 @@ def creator_info() -> Response:
     if isinstance(token, Response):
         return token
     return _ok({
-        "creator_avatar_url": DEMO["avatar_url"], "creator_username": DEMO["username"],
+        "creator_avatar_url": _avatar(), "creator_username": DEMO["username"],
         "creator_nickname": DEMO["display_name"], "privacy_level_options": PRIVACY_OPTIONS,
         "comment_disabled": False, "duet_disabled": False, "stitch_disabled": False,
         "max_video_post_duration_sec": 600,
@@ -334,7 +357,7 @@ def video_init() -> Response:
 
 
 def _check_chunks(source: dict[str, Any]) -> Response | None:
-    """tt §6.2 step 3: 5–64 MB chunks (a file under 5 MB is one chunk), count = floor(size / chunk_size)."""
+    """[Media transfer]: 5–64 MB chunks (a file under 5 MB is one chunk), count = floor(size / chunk_size)."""
     size, chunk, count = source.get("video_size"), source.get("chunk_size"), source.get("total_chunk_count")
     if not all(isinstance(v, int) and v > 0 for v in (size, chunk, count)):
         return api_error(400, "invalid_params", "video_size, chunk_size and total_chunk_count are required")
@@ -449,7 +472,7 @@ def status_fetch() -> Response:
         return api_error(400, "invalid_params", "publish_id is invalid")
     data: dict[str, Any] = {"status": job["status"]}
     if job.get("complete"):
-        # Moderation takes one more status call; a private post never gets a public id (tt §6.2 step 4).
+        # Moderation takes one more status call; a private post never gets a public id ([Post status]).
         job["polls"] += 1
         if job["polls"] >= 2:
             job["status"] = "PUBLISH_COMPLETE"
@@ -464,7 +487,7 @@ def status_fetch() -> Response:
     return _ok(data)
 
 
-# -- metrics (tt §6.4) ---------------------------------------------------------------------------------------------
+# -- metrics ([Video query]) ---------------------------------------------------------------------------------------
 
 VIDEO_FIELDS = frozenset({"id", "create_time", "cover_image_url", "share_url", "video_description", "duration",
                           "height", "width", "title", "embed_html", "embed_link", "like_count", "comment_count",
@@ -494,7 +517,7 @@ def video_query() -> Response:
         full = {
             "id": post.platform_post_id, "create_time": int(post.created_at.timestamp()),
             "share_url": post.permalink, "video_description": post.text, "title": post.text[:150],
-            "duration": 42, "height": 1920, "width": 1080, "cover_image_url": DEMO["avatar_url"],
+            "duration": 42, "height": 1920, "width": 1080, "cover_image_url": _avatar(),
             "embed_link": f"https://www.tiktok.com/player/v1/{post.platform_post_id}",
             "embed_html": f'<blockquote class="tiktok-embed" data-video-id="{post.platform_post_id}"></blockquote>',
             "view_count": values["views"], "like_count": values["likes"], "comment_count": values["comments"],

@@ -1,10 +1,20 @@
 """Sandbox stand-in for X (API v2 with OAuth 2.0 user context).
 
-Rules follow /work/shared/platforms/meta-linkedin-x-tiktok.md §5 ("x §5.x") and X's OpenAPI description:
-PKCE required (S256 or plain), confidential clients authenticate with HTTP Basic only, codes live 30 s and work
-once, access tokens 2 h, refresh tokens only with offline.access and rotated on every use, problem-JSON errors,
-280 weighted characters (twitter-text rules), at most 4 photos or 1 video or 1 GIF, duplicate text refused,
-chunked media upload with asynchronous processing, public and non-public metrics.
+Rules follow X's documentation (docs.x.com), cited below by the names in brackets:
+- [OAuth 2.0 PKCE] https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token: PKCE required
+  (S256 or plain), confidential clients authenticate with HTTP Basic only, access tokens 2 h, refresh tokens only
+  with offline.access (rotated on every use: observed, and noted in X's docs only in passing).
+- [Authorization code] https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code: codes live
+  30 s and work once.
+- [Errors] https://docs.x.com/x-api/fundamentals/response-codes-and-errors: problem-JSON errors.
+- [Rate limits] https://docs.x.com/x-api/fundamentals/rate-limits
+- [Counting characters] https://docs.x.com/fundamentals/counting-characters: 280 weighted characters.
+- [Media best practices] https://docs.x.com/x-api/media/quickstart/best-practices: at most 4 photos or 1 video
+  or 1 GIF.
+- [Chunked upload] https://docs.x.com/x-api/media/quickstart/media-upload-chunked: asynchronous processing.
+- [Metrics] https://docs.x.com/x-api/fundamentals/metrics: public and non-public metrics.
+- [OpenAPI] https://api.x.com/2/openapi.json: request and response shapes.
+Duplicate text is refused with a 403: observed, not documented.
 """
 
 from __future__ import annotations
@@ -20,11 +30,11 @@ from stella.sandbox import core, oauth
 from stella.sandbox.store import Client, Token
 
 NAME = "x"
-ACCESS_TTL = timedelta(hours=2)  # x §5.1
-REFRESH_TTL = timedelta(days=180)  # x §5.1: undocumented; long enough never to matter in a demo
-CODE_TTL = timedelta(seconds=30)  # x §5.1: the code expires 30 s after it is issued
+ACCESS_TTL = timedelta(hours=2)  # [OAuth 2.0 PKCE]
+REFRESH_TTL = timedelta(days=180)  # not documented by X; long enough never to matter in a demo
+CODE_TTL = timedelta(seconds=30)  # [Authorization code]: the code expires 30 s after it is issued
 MAX_WEIGHTED = 280
-MAX_IMAGE_BYTES = 5 * 1024 * 1024  # x §5.3
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # [Media best practices]
 MAX_GIF_BYTES = 15 * 1024 * 1024
 MAX_VIDEO_BYTES = 512 * 1024 * 1024
 KNOWN_SCOPES = frozenset({
@@ -32,7 +42,7 @@ KNOWN_SCOPES = frozenset({
     "offline.access", "space.read", "mute.read", "mute.write", "like.read", "like.write", "list.read",
     "list.write", "block.read", "block.write", "bookmark.read", "bookmark.write", "media.write",
 })
-# x §5.1: an empty or unknown scope sends the user back with invalid_scope.
+# [OAuth 2.0 PKCE]: an empty or unknown scope sends the user back with invalid_scope.
 INVALID_SCOPE = oauth.Refusal("Requested scope is invalid", "invalid_scope")
 CREATE_FIELDS = frozenset({"text", "media", "reply", "reply_settings", "poll", "quote_tweet_id", "community_id",
                            "made_with_ai", "paid_partnership", "for_super_followers_only", "nullcast",
@@ -45,7 +55,6 @@ DEMO = {
     "id": "1577345010193158144",
     "username": "harborvine",
     "name": "Harbor & Vine Realty",
-    "profile_image_url": "https://pbs.twimg.com/profile_images/1577345010193158144/hv_normal.jpg",
     "verified": False,
     "verified_type": "none",
     "description": "Coastal homes and honest advice. Open houses every weekend.",
@@ -55,7 +64,7 @@ DEMO = {
 bp = Blueprint("sandbox_x", __name__)
 
 
-# -- error shapes (x §5.5) --------------------------------------------------------------------------------------
+# -- error shapes ([Errors]) ---------------------------------------------------------------------------------------
 
 
 def _problem(status: int, title: str, detail: str, kind: str = "about:blank",
@@ -109,7 +118,7 @@ PLATFORM = core.SandboxPlatform(
 
 
 def _rate_headers(response: Response, limit: int = 100) -> Response:
-    # x §5.5: every answer carries the per-endpoint window (15 minutes).
+    # [Rate limits]: every answer carries the per-endpoint window (15 minutes).
     reset = int(core.now().timestamp()) + 900
     response.headers["x-rate-limit-limit"] = str(limit)
     response.headers["x-rate-limit-remaining"] = str(limit - 1)
@@ -141,8 +150,10 @@ def _snowflake() -> str:
 
 def _user_json(fields: set[str]) -> dict[str, Any]:
     data = {"id": DEMO["id"], "name": DEMO["name"], "username": DEMO["username"]}
-    for field in fields & {"profile_image_url", "verified", "verified_type", "description", "created_at"}:
+    for field in fields & {"verified", "verified_type", "description", "created_at"}:
         data[field] = DEMO[field]
+    if "profile_image_url" in fields:  # real ones live on pbs.twimg.com: the sandbox serves its own
+        data["profile_image_url"] = core.avatar_url(NAME, str(DEMO["name"]))
     return data
 
 
@@ -158,7 +169,7 @@ def _token_json(token: Token) -> dict[str, Any]:
     return body
 
 
-# -- OAuth 2.0 (x §5.1) ----------------------------------------------------------------------------------------------
+# -- OAuth 2.0 ([OAuth 2.0 PKCE]) -----------------------------------------------------------------------------------
 
 
 @bp.route("/<any('x.com', 'twitter.com'):host>/i/oauth2/authorize", methods=["GET", "POST"])
@@ -193,7 +204,7 @@ def authorize(host: str) -> Response:
 
 
 def _client() -> Client | Response:
-    """x §5.1: a confidential client authenticates with HTTP Basic; secrets in the body are not accepted."""
+    """[OAuth 2.0 PKCE]: a confidential client authenticates with HTTP Basic; secrets in the body are refused."""
     return oauth.authenticate_client(NAME, lambda problem: oauth.oauth_error(401, "unauthorized_client",
                                                                         "Missing valid authorization header"))
 
@@ -219,7 +230,7 @@ def token(host: str) -> Response:
         issued = core.store().issue_token(
             NAME, client_id=client.client_id, account_id=code.account_id, scopes=code.scopes, now=now,
             access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL,
-            with_refresh="offline.access" in code.scopes,  # x §5.1: refresh tokens only with offline.access
+            with_refresh="offline.access" in code.scopes,  # [OAuth 2.0 PKCE]: refresh only with offline.access
         )
         return jsonify(_token_json(issued))
     if grant == "refresh_token":
@@ -227,7 +238,7 @@ def token(host: str) -> Response:
         if (old is None or old.client_id != client.client_id or old.revoked_at is not None
                 or old.replaced_at is not None or old.refresh_expired(now)):
             return oauth.oauth_error(400, "invalid_request", "Value passed for the token was invalid.")
-        # x §5.1: refresh tokens rotate; the one just used stops working.
+        # Refresh tokens rotate; the one just used stops working (observed; see the module docstring).
         core.store().mark_replaced(NAME, old.refresh_token or "", now=now)
         issued = core.store().issue_token(
             NAME, client_id=client.client_id, account_id=old.account_id, scopes=old.scopes, now=now,
@@ -286,7 +297,7 @@ def _stored_text(extra: dict[str, Any], text: str) -> str:
     return str(extra.get("display_text") or text)
 
 
-# -- posts (x §5.2) ---------------------------------------------------------------------------------------------------
+# -- posts ([OpenAPI] POST /2/tweets) ----------------------------------------------------------------------------------
 
 
 @bp.post("/api.x.com/2/tweets")
@@ -298,7 +309,7 @@ def create_post() -> Response:
     if not isinstance(body, dict):
         return _invalid_request("Request body must be a JSON object")
     unknown = sorted(set(body) - CREATE_FIELDS)
-    if unknown:  # openapi: additionalProperties false
+    if unknown:  # [OpenAPI]: additionalProperties false
         return _invalid_request(f"The request has unexpected fields: [{', '.join(unknown)}]", unknown[0])
     text = body.get("text")
     media = body.get("media") or {}
@@ -325,7 +336,7 @@ def create_post() -> Response:
                              "size": item["size"]})
         kinds = {a["kind"] for a in attached}
         if len(kinds) > 1 or (kinds & {"video", "gif"} and len(attached) > 1):
-            # x §5.2: up to 4 photos, or 1 GIF, or 1 video.
+            # [Media best practices]: up to 4 photos, or 1 GIF, or 1 video.
             return _invalid_request("Your media IDs are invalid: you can attach up to 4 photos, or 1 video or "
                                     "GIF, in one post", "media.media_ids")
     text = text or ""
@@ -392,13 +403,13 @@ def get_posts() -> Response:
     body: dict[str, Any] = {}
     if data:
         body["data"] = data
-    if errors:  # x §5.5: a 200 can carry data and errors together
+    if errors:  # [Errors]: a 200 can carry data and errors together
         body["errors"] = errors
     return _rate_headers(jsonify(body))
 
 
 def _post_json(post: Any, token: Token, fields: set[str]) -> dict[str, Any]:
-    """x §5.4: public metrics for anyone; non-public and organic only for the author, within 30 days."""
+    """[Metrics]: public metrics for anyone; non-public and organic only for the author, within 30 days."""
     values = core.metric_values(post.platform_post_id, post.created_at)
     data: dict[str, Any] = {"id": post.platform_post_id, "text": _stored_text(post.extra, post.text),
                             "edit_history_tweet_ids": [post.platform_post_id]}
@@ -425,7 +436,7 @@ def _post_json(post: Any, token: Token, fields: set[str]) -> dict[str, Any]:
     return data
 
 
-# -- media upload (x §5.2) ---------------------------------------------------------------------------------------------
+# -- media upload ([Chunked upload], [OpenAPI]) ------------------------------------------------------------------------
 
 
 def _media_kind(media_type: str, category: str) -> str:
@@ -440,7 +451,7 @@ def upload_one_shot() -> Response:
     if isinstance(token, Response):
         return token
     unknown = sorted((set(request.form) | set(request.files)) - {"media", "media_category", "additional_owners"})
-    if unknown:  # openapi MediaUploadRequest: additionalProperties false
+    if unknown:  # [OpenAPI] MediaUploadRequest: additionalProperties false
         return _invalid_request(f"The request has unexpected fields: [{', '.join(unknown)}]", unknown[0])
     upload = request.files.get("media")
     category = request.form.get("media_category", "")

@@ -1,6 +1,13 @@
 """Sandbox stand-in for YouTube, and for the Google sign-in both Google platforms share.
 
-Rules follow /work/shared/platforms/youtube-pinterest-bluesky-mastodon-google.md §1 ("§1.x") and §5.1.
+Rules follow Google's documentation, cited below by the names in brackets:
+- [Google OAuth] https://developers.google.com/identity/protocols/oauth2/web-server
+- [videos.insert] https://developers.google.com/youtube/v3/docs/videos/insert
+- [Video resource] https://developers.google.com/youtube/v3/docs/videos
+- [videos.list] https://developers.google.com/youtube/v3/docs/videos/list
+- [Resumable uploads] https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol
+- [YouTube errors] https://developers.google.com/youtube/v3/docs/errors
+- [Analytics reports] https://developers.google.com/youtube/analytics/reference/reports/query
 accounts.google.com and oauth2.googleapis.com serve YouTube *and* Google Business Profile: one host can only
 belong to one sandbox platform, so Google's OAuth lives here and picks the platform from the client id
 (`sandbox-youtube-id` or `sandbox-google_business-id`). The error envelope both share is in _google.py.
@@ -29,7 +36,7 @@ from stella.sandbox.store import Client, Token
 
 NAME = "youtube"
 GOOGLE_PLATFORMS = ("youtube", "google_business")
-ACCESS_TTL = timedelta(seconds=3599)  # §1.1: about an hour
+ACCESS_TTL = timedelta(seconds=3599)  # [Google OAuth]: about an hour
 CODE_TTL = timedelta(minutes=10)
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 UPLOAD = f"{SCOPE_PREFIX}youtube.upload"
@@ -42,11 +49,11 @@ KNOWN_SCOPES = frozenset({
     f"{SCOPE_PREFIX}plus.business.manage", "openid", "email", "profile",
     f"{SCOPE_PREFIX}userinfo.email", f"{SCOPE_PREFIX}userinfo.profile",
 })
-MAX_TITLE_CHARS = 100  # §1.3
+MAX_TITLE_CHARS = 100  # [Video resource]
 MAX_DESCRIPTION_BYTES = 5000
 MAX_TAG_CHARS = 500
 PROCESSING_TIME = timedelta(seconds=20)  # how long an uploaded video stays "uploaded" before "processed"
-MAX_IDS = 50  # §1.4: videos.list takes up to 50 ids
+MAX_IDS = 50  # [videos.list] takes up to 50 ids
 CATEGORIES = frozenset({"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28", "29"})
 PRIVACY = frozenset({"public", "unlisted", "private"})
 _VIDEO_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -62,14 +69,13 @@ CHANNEL = {
     "customUrl": "@harborvinerealty",
     "publishedAt": "2019-04-11T15:02:37Z",
     "country": "US",
-    "thumbnail": "https://yt3.ggpht.com/sandbox/harbor-vine-realty=s{size}-c-k-c0x00ffffff-no-rj",
     "subscriberCount": "1840",
 }
 
 bp = Blueprint("sandbox_youtube", __name__)
 
 
-# -- faults in YouTube's words (§1.5) ----------------------------------------------------------------------
+# -- faults in YouTube's words ([YouTube errors]) ----------------------------------------------------------
 
 FAULTS = GoogleFaults(
     rate_message="The request cannot be completed because you have exceeded your rate limit.",
@@ -218,7 +224,7 @@ def _refresh(platform: str, client_id: str) -> Response:
     old = store.token_by_refresh(platform, value)
     if old is None or old.client_id != client_id or old.revoked_at is not None:
         return oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
-    # §1.1: Google keeps the same refresh token and does not send it again.
+    # [Google OAuth]: Google keeps the same refresh token and does not send it again.
     token = store.issue_token(
         platform, client_id=client_id, account_id=old.account_id, scopes=old.scopes, now=now,
         access_ttl=ACCESS_TTL, refresh_token=value, prefix="ya29.",
@@ -267,7 +273,8 @@ def _channel_resource(parts: set[str]) -> dict[str, Any]:
             "customUrl": CHANNEL["customUrl"],
             "publishedAt": CHANNEL["publishedAt"],
             "thumbnails": {
-                name: {"url": CHANNEL["thumbnail"].format(size=size), "width": size, "height": size}
+                # Real ones live on yt3.ggpht.com: the sandbox serves its own.
+                name: {"url": core.avatar_url(NAME, CHANNEL["title"]), "width": size, "height": size}
                 for name, size in (("default", 88), ("medium", 240), ("high", 800))
             },
             "localized": {"title": CHANNEL["title"], "description": CHANNEL["description"]},
@@ -305,7 +312,7 @@ def channels_list() -> Response:
                     "pageInfo": {"totalResults": len(items), "resultsPerPage": 5}, "items": items})
 
 
-# -- YouTube: resumable upload (§1.2) -------------------------------------------------------------------------
+# -- YouTube: resumable upload ([Resumable uploads], [videos.insert]) ----------------------------------------
 
 
 def _check_video_resource(body: Any) -> Response | None:
@@ -339,7 +346,7 @@ def _check_video_resource(body: Any) -> Response | None:
     if privacy not in PRIVACY:
         return google_error(400, "The request metadata specifies an invalid privacy status.",
                             reason="invalidVideoMetadata", domain="youtube.video")
-    # §1.2 step 5: publishAt works only on private videos.
+    # [Video resource] status.publishAt works only on private videos.
     if status.get("publishAt") and privacy != "private":
         return google_error(400, "The request metadata specifies an invalid scheduled publishing time.",
                             reason="invalidPublishAt", domain="youtube.video")
@@ -499,7 +506,7 @@ def _video_resource(video_id: str, video: dict[str, Any], parts: set[str]) -> di
     if "statistics" in parts:
         post = core.store().post(NAME, video_id)
         values = core.metric_values(video_id, post.created_at if post else uploaded_at)
-        # §1.4: counts are strings; favoriteCount is deprecated and always 0.
+        # [Video resource] statistics: counts are strings; favoriteCount is deprecated and always 0.
         resource["statistics"] = {"viewCount": str(values["views"]), "likeCount": str(values["likes"]),
                                   "favoriteCount": "0", "commentCount": str(values["comments"])}
     return resource
@@ -538,7 +545,7 @@ def videos_list() -> Response:
                     "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}, "items": items})
 
 
-# -- YouTube Analytics: reports.query per video (§1.4) ----------------------------------------------------------
+# -- YouTube Analytics: reports.query per video ([Analytics reports]) --------------------------------------------
 
 ANALYTICS_METRICS = {
     "views": "views", "likes": "likes", "comments": "comments", "shares": "shares",

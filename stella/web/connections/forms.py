@@ -1,4 +1,4 @@
-"""Forms of the Connections pages."""
+"""Forms of the Connections pages. Every one that starts a sign-in carries the CSRF token: no link can start one."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
-from stella.services.connections import DEFAULT_BLUESKY_SERVICE
 
+class AppPasswordForm(FlaskForm):
+    """Sign in with a handle and an app password (platforms whose `auth_style` is "app_password")."""
 
-class BlueskyConnectForm(FlaskForm):
     handle = StringField(
         "Handle",
-        validators=[DataRequired("Enter your Bluesky handle."), Length(max=253, message="That handle is too long.")],
-        render_kw={"placeholder": "harborvine.bsky.social", "autocomplete": "username", "autocapitalize": "none"},
+        validators=[DataRequired("Enter your handle."), Length(max=253, message="That handle is too long.")],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     # Used once to create a session; never stored, logged or sent back to the browser.
     app_password = PasswordField(
@@ -23,16 +23,12 @@ class BlueskyConnectForm(FlaskForm):
     )
     service = StringField(
         "Server",
-        default=DEFAULT_BLUESKY_SERVICE,
         validators=[Length(max=253, message="That server address is too long.")],
     )
 
 
-class MastodonInstanceForm(FlaskForm):
-    """Sent by GET to the connect URL (`?instance=`), so no CSRF token: it only starts a sign-in."""
-
-    class Meta:
-        csrf = False
+class InstanceForm(FlaskForm):
+    """The user's server, for platforms that register Stella per server (`needs_instance`)."""
 
     instance = StringField(
         "Your server",
@@ -44,7 +40,3 @@ class MastodonInstanceForm(FlaskForm):
 class TargetForm(FlaskForm):
     target = RadioField("Publish to", validators=[DataRequired("Choose one of the listed accounts.")],
                         validate_choice=False)
-
-
-class DisconnectForm(FlaskForm):
-    """Only the CSRF token."""

@@ -1,4 +1,9 @@
-"""Connections: list the platforms, connect (OAuth, Bluesky form, Mastodon instance), pick a target, disconnect."""
+"""Connections: list the platforms, connect (OAuth, a server first, an app password), pick a target, disconnect.
+
+Every request that starts a sign-in is a POST with the CSRF token: a sign-in may replace the user's connection,
+so no link may start one. GET on the connect URL only shows the step (a confirmation, the server form, the
+app-password form) and changes nothing. Every view ends its transaction with `settle`.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,19 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from stella.database import writes_database
-from stella.extensions import db
 from stella.models.types import now_utc
 from stella.permissions import Ability, can, requires
-from stella.providers.errors import ProviderError
+from stella.providers.base import Provider
 from stella.services import connections as service
-from stella.services.errors import DomainError, NotFoundError
+from stella.services.errors import DomainError, NotFoundError, settle
 from stella.services.platforms import is_configured, provider_class, provider_names, setup_help
 from stella.services.tokens import reconnect_warnings
-from stella.web.connections.forms import BlueskyConnectForm, DisconnectForm, MastodonInstanceForm, TargetForm
-from stella.web.forms import show_domain_error
+from stella.web.connections.forms import AppPasswordForm, InstanceForm, TargetForm
+from stella.web.forms import CsrfOnlyForm, show_domain_error
 
 bp = Blueprint("connections", __name__, url_prefix="/connections")
 
@@ -27,7 +32,7 @@ bp = Blueprint("connections", __name__, url_prefix="/connections")
 SESSION_NONCE_KEY = "oauth_session_nonce"
 
 
-def _platform_or_404(name: str) -> Any:
+def _platform_or_404(name: str) -> type[Provider]:
     if name not in provider_names():
         abort(404)
     return provider_class(name)
@@ -41,70 +46,82 @@ def _session_nonce() -> str:
     return str(nonce)
 
 
-def _to_index(name: str | None = None) -> Response:
-    return redirect(url_for("connections.index") + (f"#platform-{name}" if name else ""))
+def _to_index() -> Response:
+    # No `#platform-…` jump: the flash message at the top of the page must stay in view.
+    return redirect(url_for("connections.index"))
+
+
+def _flash_outcome(outcome: service.ConnectOutcome) -> None:
+    flash(outcome.message, "info" if outcome.needs_selection else "success")
+    if outcome.warning:
+        flash(outcome.warning, "warning")
 
 
 @bp.get("", strict_slashes=False)
 @requires(Ability.VIEW)
 def index() -> str:
     cards = service.list_platform_cards(current_user)
-    return render_template("connections/index.html", cards=cards, disconnect_form=DisconnectForm(),
+    return render_template("connections/index.html", cards=cards,
                            can_manage=can(current_user, Ability.MANAGE_CONNECTIONS))
 
 
-@bp.get("/<provider>/connect")
+def _connect_form(cls: type[Provider]) -> FlaskForm:
+    if cls.auth_style == "app_password":
+        form: FlaskForm = AppPasswordForm()
+        if request.method == "GET":
+            form.service.data = cls.default_service_url
+        return form
+    if cls.needs_instance:
+        return InstanceForm()
+    return CsrfOnlyForm()
+
+
+def _connect_page(cls: type[Provider], form: FlaskForm, status: int = 200) -> tuple[str, int]:
+    if cls.auth_style == "app_password":
+        template = "connections/app_password.html"
+    elif cls.needs_instance:
+        template = "connections/instance.html"
+    else:
+        template = "connections/confirm.html"
+    current = service.get_connection(current_user, cls.name)
+    return render_template(template, form=form, cls=cls, current=current), status
+
+
+@bp.route("/<provider>/connect", methods=["GET", "POST"])
 @requires(Ability.MANAGE_CONNECTIONS)
 def connect(provider: str) -> Any:
+    """GET shows the step and changes nothing; only the POST (with its CSRF token) signs in or leaves for the
+    platform's consent page."""
     cls = _platform_or_404(provider)
-    if cls.auth_style == "app_password":
-        return render_template("connections/bluesky.html", form=BlueskyConnectForm(), cls=cls)
     if not is_configured(provider):
-        flash(f"{cls.display_name} is not set up yet. The card below says how to set it up.", "error")
-        return _to_index(provider)
-    if cls.needs_instance:
-        form = MastodonInstanceForm(request.args)
-        if "instance" not in request.args:
-            return render_template("connections/instance.html", form=form, cls=cls)
-    try:
-        url = service.start_authorization(
-            current_user, provider, session_nonce=_session_nonce(), now=now_utc(),
-            instance=request.args.get("instance"),
-        )
-    except DomainError as error:
-        db.session.commit()  # keeps a Mastodon app registration made before the failure
-        if cls.needs_instance and error.field == "instance":
-            show_domain_error(form, error)
-            return render_template("connections/instance.html", form=form, cls=cls), 422
-        flash(error.message, "error")
-        return _to_index(provider)
-    except ProviderError as error:
-        db.session.rollback()
-        flash(f"Could not start the {cls.display_name} sign-in: {error.message}", "error")
-        return _to_index(provider)
-    db.session.commit()
-    return redirect(url)
-
-
-@bp.post("/bluesky/connect")
-@requires(Ability.MANAGE_CONNECTIONS)
-def connect_bluesky() -> Any:
-    cls = provider_class("bluesky")
-    form = BlueskyConnectForm()
+        flash(f"{cls.display_name} is not set up yet. Its card below says how to set it up.", "error")
+        return _to_index()
+    form = _connect_form(cls)
     if not form.validate_on_submit():
-        return render_template("connections/bluesky.html", form=form, cls=cls), 422
+        return _connect_page(cls, form, 422 if request.method == "POST" else 200)
     try:
-        outcome = service.connect_bluesky(
-            current_user, handle=form.handle.data or "", app_password=form.app_password.data or "",
-            service=form.service.data or service.DEFAULT_BLUESKY_SERVICE, now=now_utc(),
-        )
+        if isinstance(form, AppPasswordForm):
+            outcome = service.connect_with_app_password(
+                current_user, provider, handle=form.handle.data or "", app_password=form.app_password.data or "",
+                service=form.service.data, now=now_utc(),
+            )
+        else:
+            url = service.start_authorization(
+                current_user, provider, session_nonce=_session_nonce(), now=now_utc(),
+                instance=form.instance.data if isinstance(form, InstanceForm) else None,
+            )
     except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
-        return render_template("connections/bluesky.html", form=form, cls=cls), 422
-    db.session.commit()
-    flash(outcome.message, "success")
-    return _to_index("bluesky")
+        settle(error)
+        if error.field and hasattr(form, error.field):
+            show_domain_error(form, error)
+            return _connect_page(cls, form, 422)
+        flash(error.message, "error")
+        return _to_index()
+    settle()
+    if isinstance(form, AppPasswordForm):
+        _flash_outcome(outcome)
+        return _to_index()
+    return redirect(url)
 
 
 @bp.get("/<provider>/callback")
@@ -118,15 +135,14 @@ def callback(provider: str) -> Response:
             now=now_utc(),
         )
     except DomainError as error:
-        db.session.commit()  # the state is spent and any error status is recorded, whatever happened next
+        settle(error)
         flash(error.message, "error")
-        return _to_index(provider)
-    db.session.commit()
+        return _to_index()
+    settle()
+    _flash_outcome(outcome)
     if outcome.needs_selection:
-        flash(outcome.message, "info")
         return redirect(url_for("connections.select", provider=provider))
-    flash(outcome.message, "success")
-    return _to_index(provider)
+    return _to_index()
 
 
 @bp.route("/<provider>/select", methods=["GET", "POST"])
@@ -139,20 +155,21 @@ def select(provider: str) -> Any:
     except NotFoundError:
         abort(404)
     except DomainError as error:
+        settle(error)
         flash(error.message, "error")
-        return _to_index(provider)
+        return _to_index()
     form.target.choices = [(t.id, t.name) for t in targets]
     if form.validate_on_submit():
         try:
             outcome = service.select_target(current_user, provider, form.target.data or "", now=now_utc(),
                                             listed=targets)
         except DomainError as error:
-            db.session.rollback()
+            settle(error)
             show_domain_error(form, error)
         else:
-            db.session.commit()
-            flash(outcome.message, "success")
-            return _to_index(provider)
+            settle()
+            _flash_outcome(outcome)
+            return _to_index()
     status = 422 if request.method == "POST" else 200
     return render_template("connections/select.html", form=form, cls=cls, targets=targets), status
 
@@ -161,21 +178,19 @@ def select(provider: str) -> Any:
 @requires(Ability.MANAGE_CONNECTIONS)
 def disconnect(provider: str) -> Any:
     _platform_or_404(provider)
-    form = DisconnectForm()
-    if not form.validate_on_submit():
+    if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     try:
         outcome = service.disconnect(current_user, provider, now=now_utc())
     except NotFoundError:
         abort(404)
-    db.session.commit()
+    settle()
     category = "warning" if outcome.revoke_failed else "success"
     if request.headers.get("HX-Request"):
         card = next(c for c in service.list_platform_cards(current_user) if c.name == provider)
-        return render_template("connections/_card.html", card=card, disconnect_form=DisconnectForm(),
-                               can_manage=True, notice=(category, outcome.message))
+        return render_template("connections/_card.html", card=card, can_manage=True, notice=(category, outcome.message))
     flash(outcome.message, category)
-    return _to_index(provider)
+    return _to_index()
 
 
 @bp.app_context_processor
